@@ -1,0 +1,274 @@
+"""The `codeur` command line: one command per pipeline stage, each reading and writing files.
+
+Bad input is reported as one line naming the file and the reason (never a traceback); exit codes:
+0 everything went through, 1 some inputs were skipped (the rest was written), 2 nothing was done.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import CodeurError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="codeur: clean, segment, code and audit French interview transcripts.")
+out = Console()
+err = Console(stderr=True)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn `CodeurError` into a one-line message and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CodeurError as e:
+            err.print(f"[bold red]error[/] {e.format()}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
+
+    return wrapper
+
+
+def progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=True, disable=not err.is_terminal)
+
+
+def print_file_reports(reports, *, title: str) -> None:
+    table = Table(title=title, show_lines=False)
+    for col in ("file", "doc", "status", "turns", "passages", "words", "notes"):
+        table.add_column(col, overflow="fold")
+    for r in reports:
+        status = {"ok": "[green]ok[/]", "error": "[red]error[/]", "skipped": "[yellow]skipped[/]"}[r.status]
+        notes = r.reason or "; ".join(r.warnings[:3]) + (" …" if len(r.warnings) > 3 else "")
+        table.add_row(Path(r.path).name, r.doc_id, status, str(r.turns), str(r.passages), str(r.words), notes)
+    out.print(table)
+
+
+def summarise(reports) -> int:
+    ok = sum(r.status == "ok" for r in reports)
+    bad = [r for r in reports if r.status == "error"]
+    skipped = [r for r in reports if r.status == "skipped"]
+    out.print(f"{ok} file(s) processed, {len(bad)} failed, {len(skipped)} skipped.")
+    for r in bad:
+        err.print(f"[red]failed[/] {r.path}: {r.reason}", highlight=False, soft_wrap=True)
+    for r in skipped:
+        err.print(f"[yellow]skipped[/] {r.path}: {r.reason}", highlight=False, soft_wrap=True)
+    if not ok:
+        return 2
+    return 1 if bad else 0
+
+
+def _load_speaker_config(path: Optional[Path]):
+    from .readers import load_speaker_config
+
+    return load_speaker_config(path)
+
+
+# --- preparation -------------------------------------------------------------------------------
+
+@app.command()
+@user_errors
+def ingest(
+    paths: List[Path] = typer.Argument(..., help="Transcript files or folders."),
+    out_path: Path = typer.Option(Path("work/transcripts.jsonl"), "--out", "-o", help="Transcripts JSONL."),
+    speakers: Optional[Path] = typer.Option(None, help="Speaker patterns and roles (default configs/speakers.yaml)."),
+    strict: bool = typer.Option(False, help="Stop at the first bad file."),
+):
+    """Read transcripts in any supported format into one JSONL of plain texts and speaker turns."""
+    from .prepare import collect_inputs, ingest as run_ingest
+    from .tables import write_transcripts
+
+    files, notes = collect_inputs(paths)
+    with progress() as prog:
+        task = prog.add_task("ingest", total=len(files))
+        transcripts, reports = run_ingest(files, speaker_config=_load_speaker_config(speakers), strict=strict,
+                                          on_file=lambda r: prog.advance(task))
+    reports = notes + reports
+    if transcripts:
+        write_transcripts(out_path, transcripts)
+        out.print(f"wrote {len(transcripts)} transcript(s) to {out_path}")
+    print_file_reports(reports, title="ingest")
+    raise typer.Exit(summarise(reports))
+
+
+@app.command()
+@user_errors
+def segment(
+    transcripts_path: Path = typer.Argument(Path("work/transcripts.jsonl"), help="Output of `codeur ingest`."),
+    out_path: Path = typer.Option(Path("work/passages.jsonl"), "--out", "-o",
+                                  help="Passages (.jsonl or .parquet)."),
+):
+    """Segment interviewee turns into passages with exact plain-text offsets."""
+    from .prepare import load_transcripts, segment as run_segment
+    from .tables import write_passages
+
+    transcripts = load_transcripts(transcripts_path)
+    passages = run_segment(transcripts)
+    write_passages(out_path, passages)
+    out.print(f"wrote {len(passages)} passage(s) from {len(transcripts)} transcript(s) to {out_path}")
+
+
+@app.command()
+@user_errors
+def prepare(
+    paths: List[Path] = typer.Argument(..., help="Transcript files or folders."),
+    out_path: Path = typer.Option(Path("work/passages.jsonl"), "--out", "-o",
+                                  help="Passages (.jsonl or .parquet)."),
+    transcripts_out: Optional[Path] = typer.Option(None, "--transcripts",
+                                                   help="Also write the transcripts JSONL here."),
+    parquet: bool = typer.Option(False, help="Also write a Parquet copy of the passages beside --out."),
+    speakers: Optional[Path] = typer.Option(None, help="Speaker patterns and roles (default configs/speakers.yaml)."),
+    strict: bool = typer.Option(False, help="Stop at the first bad file."),
+):
+    """Ingest, clean and segment in one go: transcript files → passages."""
+    from .prepare import collect_inputs, prepare as run_prepare
+    from .tables import write_passages, write_transcripts
+
+    n_files = len(collect_inputs(paths)[0])
+    with progress() as prog:
+        task = prog.add_task("prepare", total=n_files)
+        result = run_prepare(paths, speaker_config=_load_speaker_config(speakers), strict=strict,
+                             on_file=lambda r: prog.advance(task))
+    if result.transcripts:
+        write_passages(out_path, result.passages)
+        if parquet:
+            write_passages(out_path.with_suffix(".parquet"), result.passages)
+        if transcripts_out:
+            write_transcripts(transcripts_out, result.transcripts)
+        out.print(f"wrote {len(result.passages)} passage(s) to {out_path}")
+    print_file_reports(result.reports, title="prepare")
+    raise typer.Exit(summarise(result.reports))
+
+
+# --- corpus --------------------------------------------------------------------------------------
+
+@app.command("corpus-build")
+@user_errors
+def corpus_build(
+    authoring: Path = typer.Option(Path("corpus/authoring"), help="Folder of *.interview files."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus folder to write into."),
+):
+    """Render the authored interviews into transcripts and gold spans (maintainers only)."""
+    from .corpus import build_corpus
+
+    counts = build_corpus(authoring, corpus_dir)
+    out.print(counts)
+
+
+@app.command("corpus-stats")
+@user_errors
+def corpus_stats(
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus"),
+    coder: str = typer.Option("coder1", help="Whose coding to count."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
+):
+    """Words, passages, codes per passage, positives per code, vocabulary, 8-gram reuse."""
+    from .corpus import corpus_stats as stats, load_corpus
+
+    corpus = load_corpus(corpus_dir)
+    s = stats(corpus, coder)
+    if as_json:
+        print(json.dumps(s, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"corpus {corpus_dir} ({coder})")
+    table.add_column("measure")
+    table.add_column("value", overflow="fold")
+    for k, v in s.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{a}={b}" for a, b in v.items())
+        elif isinstance(v, list):
+            v = ", ".join(map(str, v))
+        table.add_row(k, str(v))
+    out.print(table)
+
+
+@app.command("corpus-export")
+@user_errors
+def corpus_export(
+    out_path: Path = typer.Option(Path("work/corpus.jsonl"), "--out", "-o"),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus"),
+    coder: str = typer.Option("coder1"),
+):
+    """Write the labelled passages of the corpus (with split) as JSONL."""
+    from .atomic import write_jsonl
+    from .corpus import corpus_rows, load_corpus
+
+    n = write_jsonl(out_path, corpus_rows(load_corpus(corpus_dir), coder))
+    out.print(f"wrote {n} passages to {out_path}")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+# --- model ---------------------------------------------------------------------------------------
+
+@app.command()
+@user_errors
+def train(
+    config: Path = typer.Option(Path("configs/train.yaml"), "--config", "-c", help="Training config (YAML)."),
+    out_dir: Path = typer.Option(Path("models/default"), "--out", "-o", help="Model directory to write."),
+):
+    """Train a classifier on the corpus splits; write a model directory with its model card."""
+    from .train import train as run_train
+
+    card = run_train(config, out_dir, log=lambda m: err.print(m, highlight=False))
+    for split in ("dev", "test"):
+        sc = card["scores"].get(split)
+        if sc:
+            out.print(f"{split}: macro-F1 {sc['macro_f1']:.3f}  micro-F1 {sc['micro_f1']:.3f}  "
+                      f"mean kappa {sc['mean_kappa']:.3f}  ({sc['n_passages']} passages)")
+    out.print(f"model written to {out_dir} (trained in {card['training_seconds']} s)")
+
+
+@app.command()
+@user_errors
+def classify(
+    inputs: List[Path] = typer.Argument(..., help="Transcript files/folders, or passage tables (.jsonl/.parquet) "
+                                                  "with at least 'id' and 'text'."),
+    model_dir: Path = typer.Option(..., "--model", "-m", help="A model directory from `codeur train`."),
+    out_path: Path = typer.Option(Path("work/predictions.jsonl"), "--out", "-o"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="jsonl (default), csv or parquet; default from --out."),
+    codebook: Optional[str] = typer.Option(None, help="Codebook to check the model against (default "
+                                                       "configs/codebook.yaml); 'model' uses the model's own."),
+    batch_size: int = typer.Option(256, help="Passages per batch."),
+    n_process: int = typer.Option(1, "--n-process", help="Worker processes for the model."),
+    strict: bool = typer.Option(False, help="Stop at the first bad file or line."),
+):
+    """Code passages with a trained model: add `codes` and `scores` to each passage."""
+    from .classify import classify_rows, gather_rows
+    from .model import check_codebook, load_model
+    from .tables import write_rows
+
+    model = load_model(model_dir)
+    check_codebook(model, codebook)
+    got = gather_rows(inputs, strict=strict)
+    if not got.rows:
+        for p in got.problems:
+            err.print(f"[red]skipped[/] {p}", highlight=False, soft_wrap=True)
+        if got.reports:
+            summarise(got.reports)
+        raise CodeurError("no passage to classify", hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
+    with progress() as prog:
+        task = prog.add_task("classify", total=len(got.rows))
+        rows = classify_rows(model, got.rows, batch_size=batch_size, n_process=n_process,
+                             on_batch=lambda n: prog.advance(task, n))
+    write_rows(out_path, rows, fmt=fmt)
+    out.print(f"wrote {len(rows)} coded passage(s) to {out_path}")
+    for p in got.problems:
+        err.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    code = summarise(got.reports) if got.reports else 0
+    if got.problems:
+        out.print(f"{len(got.problems)} line(s) skipped.")
+        code = max(code, 1)
+    raise typer.Exit(code)

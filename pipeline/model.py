@@ -1,0 +1,151 @@
+"""A trained model is a directory: the backend's files, the codebook it speaks, and a model card.
+
+    models/default/
+      model-card.json   backend, codebook hash, labels, data hash, split, seed, thresholds,
+                        dev and test scores, library versions, training time
+      model-card.md     the same for people
+      codebook.yaml     the exact codebook the model was trained with
+      backend/          whatever the backend saved
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import yaml
+
+from .atomic import write_json, write_text
+from .backends import Backend, backend_class
+from .codebook import Codebook, codebook_from_dict, load_codebook
+from .errors import ModelError
+
+CARD = "model-card.json"
+
+
+@dataclass
+class TrainedModel:
+    path: Path
+    card: dict[str, Any]
+    codebook: Codebook
+    backend: Backend
+
+    @property
+    def codes(self) -> list[str]:
+        return list(self.card["labels"])
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        return np.array([self.card["thresholds"][c] for c in self.codes], dtype=np.float32)
+
+    @property
+    def name(self) -> str:
+        return self.card.get("name") or self.path.name
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256, n_process: int = 1) -> np.ndarray:
+        return self.backend.predict_proba(list(texts), batch_size=batch_size, n_process=n_process)
+
+    def decide(self, probs: np.ndarray) -> np.ndarray:
+        return (probs >= self.thresholds[None, :]).astype(np.int8)
+
+
+def load_model(path: str | Path) -> TrainedModel:
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelError("model directory not found", path=str(path),
+                         hint="train one with `codeur train --config configs/train.yaml --out DIR`")
+    try:
+        card = json.loads((path / CARD).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"no {CARD}: not a codeur model directory (or an interrupted training)", path=str(path)) from None
+    except json.JSONDecodeError as e:
+        raise ModelError(f"{CARD} is corrupt ({e.msg})", path=str(path)) from None
+    for key in ("backend", "labels", "thresholds", "codebook_hash"):
+        if key not in card:
+            raise ModelError(f"{CARD} lacks {key!r}", path=str(path))
+    try:
+        cb_data = yaml.safe_load((path / "codebook.yaml").read_text(encoding="utf-8"))
+    except (FileNotFoundError, yaml.YAMLError) as e:
+        raise ModelError(f"the model's codebook.yaml is missing or corrupt ({type(e).__name__})", path=str(path)) from None
+    codebook = codebook_from_dict(cb_data, where=str(path / "codebook.yaml"))
+    if codebook.content_hash() != card["codebook_hash"]:
+        raise ModelError("the model's codebook.yaml does not match the hash in its model card", path=str(path))
+    cls = backend_class(card["backend"])
+    backend = cls.load(path / "backend", card["labels"], card.get("params", {}))
+    return TrainedModel(path, card, codebook, backend)
+
+
+def check_codebook(model: TrainedModel, codebook_path: str | Path | None) -> Codebook:
+    """The codebook to classify with: the configured one must be the model's, unless the user asks
+    for the model's own (`--codebook model`)."""
+    if codebook_path is not None and str(codebook_path) == "model":
+        return model.codebook
+    configured = load_codebook(codebook_path)
+    if configured.content_hash() != model.card["codebook_hash"]:
+        added = sorted(set(configured.codes) - set(model.codes))
+        removed = sorted(set(model.codes) - set(configured.codes))
+        diff = []
+        if added:
+            diff.append(f"configured codebook adds {', '.join(added)}")
+        if removed:
+            diff.append(f"lacks {', '.join(removed)}")
+        detail = "; ".join(diff) or "same codes, different definitions"
+        raise ModelError(
+            f"the model was trained with another codebook ({detail})", path=str(model.path),
+            hint="retrain with `codeur train`, or classify with the model's own codebook: --codebook model",
+        )
+    return configured
+
+
+def save_model(out: str | Path, backend: Backend, codebook: Codebook, card: dict[str, Any]) -> Path:
+    """Write the model directory atomically: build it beside `out`, then swap it in."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (tmp / "backend").mkdir()
+        backend.save(tmp / "backend")
+        write_text(tmp / "codebook.yaml", yaml.safe_dump(codebook.model_dump(mode="json"), allow_unicode=True,
+                                                          sort_keys=False))
+        write_json(tmp / CARD, card)
+        write_text(tmp / "model-card.md", card_markdown(card))
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    lines = [f"# Model card — {card.get('name', '')}", "",
+             f"- backend: `{card['backend']}` ({json.dumps(card.get('params', {}), ensure_ascii=False)})",
+             f"- codebook: {card.get('codebook_name')} `{card['codebook_hash']}`",
+             f"- labels: {', '.join(card['labels'])}",
+             f"- training data: `{card.get('data_hash')}`, coder {card.get('coder')}, seed {card.get('seed')}",
+             f"- split: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in card.get("split", {}).items()),
+             f"- trained in {card.get('training_seconds')} s on {card.get('created')}",
+             f"- libraries: " + ", ".join(f"{k} {v}" for k, v in card.get("library_versions", {}).items()), ""]
+    for split in ("dev", "test"):
+        sc = card.get("scores", {}).get(split)
+        if not sc:
+            continue
+        lines += [f"## Scores on the {split} interviews ({sc.get('n_passages')} passages)", "",
+                  f"macro-F1 {sc['macro_f1']:.3f} · micro-F1 {sc['micro_f1']:.3f} · mean kappa {sc['mean_kappa']:.3f}",
+                  "", "| code | threshold | prevalence | precision | recall | F1 | kappa |", "|---|---|---|---|---|---|---|"]
+        for c in card["labels"]:
+            r = sc["per_code"][c]
+            lines.append(f"| {c} | {card['thresholds'][c]:.2f} | {r['prevalence']:.3f} | {r['precision']:.3f} | "
+                         f"{r['recall']:.3f} | {r['f1']:.3f} | {r['kappa']:.3f} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,173 @@
+"""Batch preparation: transcript files → `Transcript`s → interviewee `Passage`s.
+
+One bad file never stops the batch (unless `strict`): it is reported with its name and reason,
+the others are processed, and the summary says what was skipped.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from .errors import CodeurError, InputFileError, UnsupportedFormatError
+from .transcript import Passage, Transcript
+
+#: Documentation files that sit beside transcripts in real folders; skipped when a folder is walked.
+DOC_FILE_STEMS = {"readme", "licence", "license", "notice", "copying", "format"}
+
+
+@dataclass
+class FileReport:
+    path: str
+    doc_id: str = ""
+    status: str = "ok"  # ok | error | skipped
+    reason: str = ""
+    turns: int = 0
+    passages: int = 0
+    words: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PrepareResult:
+    transcripts: list[Transcript]
+    passages: list[Passage]
+    reports: list[FileReport]
+
+    @property
+    def failed(self) -> list[FileReport]:
+        return [r for r in self.reports if r.status == "error"]
+
+    @property
+    def skipped(self) -> list[FileReport]:
+        return [r for r in self.reports if r.status == "skipped"]
+
+
+def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileReport]]:
+    """Expand folders (recursively, sorted) into transcript files.
+
+    A file named explicitly is always attempted (an unknown extension is then an error); inside a
+    folder, hidden files, sidecar metadata and documentation files are skipped and reported.
+    """
+    from .readers import SUPPORTED_EXTENSIONS
+
+    files: list[Path] = []
+    notes: list[FileReport] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for f in sorted(x for x in p.rglob("*") if x.is_file()):
+                rel = f.relative_to(p)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                name = f.name.lower()
+                if name.endswith((".meta.yaml", ".meta.yml", ".meta.json")):
+                    continue
+                if f.suffix.lower() not in SUPPORTED_EXTENSIONS:
+                    notes.append(FileReport(str(f), status="skipped", reason=f"unsupported extension {f.suffix or '(none)'}"))
+                    continue
+                if f.stem.lower().split(".")[0] in DOC_FILE_STEMS:
+                    notes.append(FileReport(str(f), status="skipped", reason="documentation file, not a transcript"))
+                    continue
+                files.append(f)
+        elif p.exists():
+            files.append(p)
+        else:
+            notes.append(FileReport(str(p), status="error", reason="no such file or folder"))
+    return files, notes
+
+
+def ingest(files: Iterable[Path], *, speaker_config=None, strict: bool = False,
+           on_file: Callable[[FileReport], None] | None = None) -> tuple[list[Transcript], list[FileReport]]:
+    from .readers import read_transcript
+
+    transcripts: list[Transcript] = []
+    reports: list[FileReport] = []
+    seen: dict[str, str] = {}
+    for f in files:
+        rep = FileReport(str(f))
+        try:
+            tr = read_transcript(f, speaker_config)
+            if tr.doc_id in seen:
+                raise InputFileError(f"duplicate document id {tr.doc_id!r} (also {seen[tr.doc_id]})", path=str(f),
+                                     hint="rename one of the files")
+            seen[tr.doc_id] = str(f)
+        except CodeurError as e:
+            if strict:
+                raise
+            rep.status, rep.reason = "error", e.reason + (f" ({e.hint})" if e.hint else "")
+        except (OSError, UnicodeError, ValueError) as e:  # last resort: still name the file
+            if strict:
+                raise InputFileError(f"{type(e).__name__}: {e}", path=str(f)) from e
+            rep.status, rep.reason = "error", f"{type(e).__name__}: {e}"
+        else:
+            transcripts.append(tr)
+            rep.doc_id, rep.turns, rep.warnings = tr.doc_id, len(tr.turns), list(tr.warnings)
+        reports.append(rep)
+        if on_file:
+            on_file(rep)
+    return transcripts, reports
+
+
+def segment(transcripts: list[Transcript], *, segmenter=None) -> list[Passage]:
+    from .segment import Segmenter
+
+    seg = segmenter or Segmenter()
+    return [p for ps in seg.segment_many(transcripts) for p in ps]
+
+
+def prepare(paths: Iterable[str | Path], *, speaker_config=None, segmenter=None, strict: bool = False,
+            on_file: Callable[[FileReport], None] | None = None) -> PrepareResult:
+    files, notes = collect_inputs(paths)
+    if strict and any(n.status == "error" for n in notes):
+        bad = next(n for n in notes if n.status == "error")
+        raise InputFileError(bad.reason, path=bad.path)
+    transcripts, reports = ingest(files, speaker_config=speaker_config, strict=strict, on_file=on_file)
+    passages = segment(transcripts, segmenter=segmenter)
+    by_doc: dict[str, list[Passage]] = {}
+    for p in passages:
+        by_doc.setdefault(p.doc_id, []).append(p)
+    for r in reports:
+        if r.status == "ok":
+            ps = by_doc.get(r.doc_id, [])
+            r.passages, r.words = len(ps), sum(p.n_words for p in ps)
+            if not ps:
+                r.warnings.append("no interviewee passage (check speaker roles)")
+    return PrepareResult(transcripts, passages, notes + reports)
+
+
+# --- tables on disk ---------------------------------------------------------------------------
+
+def read_jsonl(path: str | Path, *, what: str = "record") -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object); a malformed line raises a DataError naming the line."""
+    from .errors import DataError
+
+    path = Path(path)
+    try:
+        fh = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError("file not found", path=str(path)) from None
+    with fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"line {n}: not valid JSON ({e.msg})", path=str(path)) from None
+            if not isinstance(obj, dict):
+                raise DataError(f"line {n}: expected a JSON object per line ({what})", path=str(path))
+            yield n, obj
+
+
+def load_transcripts(path: str | Path) -> list[Transcript]:
+    from .errors import DataError
+
+    out = []
+    for n, d in read_jsonl(path, what="transcript"):
+        try:
+            out.append(Transcript.from_dict(d))
+        except (KeyError, TypeError, ValueError) as e:
+            raise DataError(f"line {n}: not a transcript ({e})", path=str(path)) from None
+    return out

@@ -1,0 +1,133 @@
+"""Stage files: passages and predictions as JSONL (default) or Parquet, with a declared schema.
+
+Each stage writes a file the next one reads, so a user can stop, inspect and resume anywhere.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .atomic import atomic_path, write_jsonl
+from .errors import DataError
+from .transcript import Passage, Transcript
+
+PASSAGE_SCHEMA = pa.schema([
+    pa.field("id", pa.string(), nullable=False),
+    pa.field("doc_id", pa.string(), nullable=False),
+    pa.field("speaker", pa.string()),
+    pa.field("role", pa.string()),
+    pa.field("start", pa.int64(), nullable=False),
+    pa.field("end", pa.int64(), nullable=False),
+    pa.field("text", pa.string(), nullable=False),
+    pa.field("clean_text", pa.string()),
+    pa.field("n_words", pa.int64()),
+    pa.field("turns", pa.list_(pa.int64())),
+])
+
+
+def output_format(path: str | Path, fmt: str | None = None) -> str:
+    if fmt:
+        return fmt.lower()
+    suffix = Path(path).suffix.lower()
+    return {".parquet": "parquet", ".csv": "csv"}.get(suffix, "jsonl")
+
+
+def write_rows(path: str | Path, rows: Sequence[dict], *, fmt: str | None = None,
+               schema: pa.Schema | None = None) -> int:
+    """Write rows atomically as JSONL, Parquet or CSV (nested values JSON-encoded in CSV)."""
+    fmt = output_format(path, fmt)
+    if fmt == "jsonl":
+        return write_jsonl(path, rows)
+    if fmt == "parquet":
+        table = pa.Table.from_pylist(list(rows), schema=schema) if rows or schema else pa.table({})
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
+        return len(rows)
+    if fmt == "csv":
+        import csv
+
+        from .atomic import atomic_open
+
+        cols: list[str] = []
+        for r in rows:
+            cols.extend(k for k in r if k not in cols)
+        with atomic_open(path) as fh:
+            w = csv.writer(fh)
+            w.writerow(cols)
+            for r in rows:
+                w.writerow([json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                            for v in (r.get(c) for c in cols)])
+        return len(rows)
+    raise DataError(f"unknown output format {fmt!r}", path=str(path), hint="use jsonl, parquet or csv")
+
+
+def write_passages(path: str | Path, passages: Iterable[Passage], *, fmt: str | None = None) -> int:
+    rows = [p.to_dict() for p in passages]
+    return write_rows(path, rows, fmt=fmt, schema=PASSAGE_SCHEMA)
+
+
+def write_transcripts(path: str | Path, transcripts: Iterable[Transcript]) -> int:
+    return write_jsonl(path, (t.to_dict() for t in transcripts))
+
+
+@dataclass
+class RowsRead:
+    rows: list[dict]
+    errors: list[str] = field(default_factory=list)  # "line N: reason", for lines that were skipped
+
+
+def read_rows(path: str | Path, *, required: Sequence[str] = ("id", "text")) -> RowsRead:
+    """Read a JSONL or Parquet table. Malformed JSONL lines are reported by number and skipped."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", path=str(path))
+    if path.suffix.lower() == ".parquet":
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except (pa.ArrowInvalid, OSError) as e:
+            raise DataError(f"not a readable Parquet file ({e})", path=str(path)) from None
+        missing = [c for c in required if rows and c not in rows[0]]
+        if missing:
+            raise DataError(f"missing column(s) {', '.join(missing)}", path=str(path))
+        return RowsRead(rows)
+    out = RowsRead([])
+    seen: set = set()
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                out.errors.append(f"line {n}: not valid JSON ({e.msg})")
+                continue
+            if not isinstance(obj, dict):
+                out.errors.append(f"line {n}: not a JSON object")
+                continue
+            missing = [c for c in required if c not in obj]
+            if missing:
+                out.errors.append(f"line {n}: missing field(s) {', '.join(missing)}")
+                continue
+            if "id" in obj:
+                if obj["id"] in seen:
+                    out.errors.append(f"line {n}: duplicate id {obj['id']!r}")
+                    continue
+                seen.add(obj["id"])
+            out.rows.append(obj)
+    return out
+
+
+def read_passages(path: str | Path) -> tuple[list[Passage], list[str]]:
+    got = read_rows(path, required=("id", "doc_id", "start", "end", "text"))
+    passages = []
+    for r in got.rows:
+        try:
+            passages.append(Passage.from_dict(r))
+        except (KeyError, TypeError, ValueError) as e:
+            got.errors.append(f"passage {r.get('id')!r}: {e}")
+    return passages, got.errors
