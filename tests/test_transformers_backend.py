@@ -1,0 +1,52 @@
+"""The transformers backend, end to end on a tiny random-weight CamemBERT built here (no download):
+train → save → load → classify, strictly from local directories."""
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from pipeline.backends import backend_class  # noqa: E402
+from pipeline.errors import ConfigError  # noqa: E402
+
+CODES = ["proximite", "mefiance"]
+TEXTS = ["on travaille avec les voisins de la vallée", "je me méfie de tout le monde ici",
+         "les gars d'à côté nous dépannent", "chacun pour soi et on garde le secret"] * 6
+LABELS = np.array([[1, 0], [0, 1], [1, 0], [0, 1]] * 6, dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def tiny_camembert(tmp_path_factory):
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import CamembertConfig, CamembertForSequenceClassification, PreTrainedTokenizerFast
+
+    d = tmp_path_factory.mktemp("tiny-camembert")
+    tok = Tokenizer(models.WordPiece(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(TEXTS, trainers.WordPieceTrainer(vocab_size=200, special_tokens=[
+        "<s>", "<pad>", "</s>", "<unk>", "<mask>"]))
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                   pad_token="<pad>", mask_token="<mask>", cls_token="<s>", sep_token="</s>")
+    fast.save_pretrained(d)
+    config = CamembertConfig(vocab_size=fast.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                             intermediate_size=64, max_position_embeddings=130, pad_token_id=fast.pad_token_id)
+    CamembertForSequenceClassification(config).save_pretrained(d)
+    return d
+
+
+def test_train_save_load_classify_offline(tiny_camembert, tmp_path):
+    cls = backend_class("transformers")
+    clf = cls(CODES, model_dir=str(tiny_camembert), epochs=2, batch_size=8, max_length=32, learning_rate=1e-3)
+    clf.fit(TEXTS, LABELS, TEXTS[:4], LABELS[:4], seed=0)
+    probs = clf.predict_proba(TEXTS[:4])
+    assert probs.shape == (4, 2) and np.all((probs >= 0) & (probs <= 1))
+    clf.save(tmp_path)
+    again = cls.load(tmp_path, CODES, clf.params)
+    np.testing.assert_allclose(again.predict_proba(TEXTS[:4]), probs, atol=1e-5)
+    assert again.model_.config.problem_type == "multi_label_classification"
+
+
+def test_a_model_name_instead_of_a_local_folder_is_refused(tmp_path):
+    clf = backend_class("transformers")(CODES, model_dir="almanach/camembertv2-base")
+    with pytest.raises(ConfigError, match="local model folder"):
+        clf.fit(TEXTS, LABELS, TEXTS, LABELS)
