@@ -31,7 +31,6 @@ test: $(SETUP)
 # --- stages on the bundled corpus ---------------------------------------------------------------
 CORPUS_FILES := $(wildcard corpus/transcripts/*)
 GOLD_FILES   := $(wildcard corpus/gold/*.jsonl)
-TEST_DOCS    := $(shell $(PYTHON) -c "import yaml,sys;print(' '.join(yaml.safe_load(open('configs/splits.yaml'))['test']))" 2>/dev/null)
 
 $(WORK)/passages.jsonl: $(CORPUS_FILES) configs/segment.yaml configs/speakers.yaml $(SETUP)
 	$(CODEUR) prepare corpus/transcripts --out $@ --transcripts $(WORK)/transcripts.jsonl
@@ -40,7 +39,7 @@ $(MODEL)/model-card.json: configs/train.yaml configs/codebook.yaml configs/split
 	$(CODEUR) train --config configs/train.yaml --out $(MODEL)
 
 $(WORK)/test-predictions.jsonl: $(MODEL)/model-card.json $(CORPUS_FILES)
-	$(CODEUR) classify $(foreach d,$(TEST_DOCS),$(wildcard corpus/transcripts/$(d).*)) --model $(MODEL) --out $@
+	$(CODEUR) classify $$($(CODEUR) corpus-files --split test) --model $(MODEL) --out $@
 
 $(WORK)/audit/report.html: $(WORK)/test-predictions.jsonl $(GOLD_FILES)
 	$(CODEUR) evaluate --gold corpus/gold/coder1.jsonl --pred $< --out $(WORK)/audit \

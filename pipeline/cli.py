@@ -211,6 +211,26 @@ def main() -> None:  # pragma: no cover
     app()
 
 
+@app.command("corpus-files")
+@user_errors
+def corpus_files(
+    split: str = typer.Option(..., help="train, dev or test."),
+    corpus_dir: Path = typer.Option(Path("corpus"), "--corpus"),
+    splits: Path = typer.Option(Path("configs/splits.yaml")),
+):
+    """Print the transcript files of one split (for scripts: `codeur classify $(codeur corpus-files --split test)`)."""
+    from .corpus import load_splits
+
+    docs = sorted(d for d, s in load_splits(splits).items() if s == split)
+    if not docs:
+        raise CodeurError(f"no interview in split {split!r}", path=str(splits))
+    for d in docs:
+        files = sorted((corpus_dir / "transcripts").glob(f"{d}.*"))
+        if not files:
+            raise CodeurError(f"no transcript file for {d}", path=str(corpus_dir / "transcripts"))
+        print(files[0])
+
+
 # --- model ---------------------------------------------------------------------------------------
 
 @app.command()
@@ -272,3 +292,5 @@ def classify(
         out.print(f"{len(got.problems)} line(s) skipped.")
         code = max(code, 1)
     raise typer.Exit(code)
+from . import cli_audit  # noqa: E402,F401  (registers evaluate, audit, suggest, headline)
+from . import cli_qdpx  # noqa: E402,F401  (registers import-qdpx, export-qdpx, import-qdc, export-qdc)

@@ -124,7 +124,7 @@ get_length = null
 
 [training.batcher.size]
 @schedules = "compounding.v1"
-start = 100
+start = {batch_words}
 stop = {batch_words}
 compound = 1.001
 
@@ -139,7 +139,7 @@ beta2 = 0.999
 L2_is_weight_decay = true
 L2 = 0.01
 grad_clip = 1.0
-use_averages = true
+use_averages = {use_averages}
 eps = 0.00000001
 learn_rate = {learn_rate}
 
@@ -166,6 +166,7 @@ class SpacyTextcat(Backend):
         "eval_frequency": 100,
         "batch_words": 1000,
         "freeze_tok2vec": False,
+        "use_averages": False,
     }
 
     def __init__(self, codes: Sequence[str], **params: Any):
@@ -189,7 +190,7 @@ class SpacyTextcat(Backend):
             arch=ARCHITECTURES[arch].format(width=TOK2VEC_WIDTH, ngram_size=p["ngram_size"]),
             dropout=p["dropout"], patience=p["patience"], max_epochs=p["max_epochs"], max_steps=p["max_steps"],
             eval_frequency=p["eval_frequency"], frozen=frozen, annotating=frozen, batch_words=p["batch_words"],
-            learn_rate=p["learn_rate"],
+            learn_rate=p["learn_rate"], use_averages=str(p["use_averages"]).lower(),
         )
         if not uses_tok2vec:  # no tok2vec to source
             text = text.replace(f'[components.tok2vec]\nsource = "{BASE_MODEL}"\n', "")

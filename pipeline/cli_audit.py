@@ -1,0 +1,182 @@
+"""`codeur evaluate`, `audit`, `suggest`, `headline`: the audit end of the pipeline on the command line.
+
+Registered on the `codeur` app of pipeline.cli; same conventions: one-line errors, exit code 0 when
+everything was read, 1 when some rows were skipped (the rest was used), 2 when nothing was done.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .cli import app, err, out, progress, user_errors
+from .errors import DataError, ModelError
+
+MAX_LISTED = 20
+
+
+def _say(lines) -> None:
+    for line in lines:
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _skipped(source: str, problems: list[str]) -> None:
+    for p in problems[:MAX_LISTED]:
+        err.print(f"skipped {source}: {p}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+    if len(problems) > MAX_LISTED:
+        err.print(f"… and {len(problems) - MAX_LISTED} more skipped in {source}", style="yellow", markup=False)
+
+
+def _names(names: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    if names is None:
+        return None, None
+    parts = [p.strip() for p in names.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise DataError(f"--names {names!r}: give two names separated by a comma, e.g. --names \"coder 1,coder 2\"")
+    return parts[0], parts[1]
+
+
+def _codebook_and_card(model_dir: Optional[Path], codebook_path: Optional[Path]):
+    from .audit import read_model_card
+    from .codebook import load_codebook
+
+    if model_dir is None:
+        return load_codebook(codebook_path), None
+    card, codebook = read_model_card(model_dir)
+    if codebook_path is not None and load_codebook(codebook_path).content_hash() != codebook.content_hash():
+        raise ModelError(f"the model was trained with another codebook than {codebook_path}", path=str(model_dir),
+                         hint="leave out --codebook to use the model's own")
+    return codebook, card
+
+
+def run_audit(a_path: Path, b_path: Path, out_dir: Path, *, a_name: Optional[str], b_name: Optional[str],
+              passages: Optional[Path], reference: Optional[Path], model_dir: Optional[Path],
+              codebook_path: Optional[Path], allow_partial: bool, n_boot: int, seed: int) -> int:
+    """Shared by `evaluate` and `audit`: read, compare, write, print the headline; return the exit code."""
+    from .audit import build_report, headline_lines, read_coding, read_passage_refs, write_audit
+
+    if n_boot < 0:
+        raise DataError(f"--bootstrap {n_boot}: give a number of resamples ≥ 0 (0: no intervals)")
+    codebook, card = _codebook_and_card(model_dir, codebook_path)
+    if b_name is None and card is not None:
+        b_name = card["name"]
+    a = read_coding(a_path, codebook, name=a_name)
+    b = read_coding(b_path, codebook, name=b_name)
+    if a.name == b.name:
+        a.name, b.name = f"{a.name} (A)", f"{b.name} (B)"
+    ref = read_coding(reference, codebook) if reference else None
+    refs, passage_problems = read_passage_refs(passages) if passages else (None, [])
+    report = build_report(a, b, codebook, passages=refs, allow_partial=allow_partial, reference=ref,
+                          model_card=card, n_resamples=n_boot, seed=seed)
+    files = write_audit(report, out_dir)
+    skipped = False
+    for source, problems in ((a.source, a.problems), (b.source, b.problems), (str(passages), passage_problems),
+                             (ref.source if ref else "", ref.problems if ref else [])):
+        _skipped(source, problems)
+        skipped = skipped or bool(problems)
+    listed = tuple(f"{s}: skipped" for s in (a.source, b.source, ref.source if ref else a.source))
+    for note in report.notes:
+        if not note.startswith(listed):
+            err.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
+    _say(headline_lines(report.to_dict(), files["metrics"]))
+    return 1 if skipped else 0
+
+
+@app.command()
+@user_errors
+def evaluate(
+    gold: Path = typer.Option(..., "--gold", help="Gold coding: spans JSONL (file, or folder of one coder's files) "
+                                                  "or a passage-level JSONL with 'id' and 'codes'."),
+    pred: Path = typer.Option(..., "--pred", help="Predictions from `codeur classify` (.jsonl, .csv or .parquet)."),
+    out_dir: Path = typer.Option(Path("work/audit"), "--out", "-o", help="Folder for report.html, metrics.json "
+                                                                         "and disagreements.csv."),
+    reference: Optional[Path] = typer.Option(None, "--reference", help="A second human coder's spans (or passage "
+                                             "codes), compared with the gold on the double-coded interviews."),
+    model_dir: Optional[Path] = typer.Option(None, "--model", "-m", help="The model directory: thresholds, "
+                                             "codebook and name from its model card."),
+    passages: Optional[Path] = typer.Option(None, "--passages", help="Passages with offsets (`codeur prepare` "
+                                            "output), when the predictions lack doc_id/start/end."),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="Compare on the passages both codings "
+                                       "cover when they differ (the gap is recorded), instead of refusing."),
+    n_boot: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples of the interviews (0: no intervals)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    codebook: Optional[Path] = typer.Option(None, "--codebook", help="Codebook (default: the model's, else "
+                                            "configs/codebook.yaml)."),
+):
+    """Audit a classifier against gold coding: per-code agreement with 95 % intervals, calibration,
+    disagreements to adjudicate, beside a human double-coding reference."""
+    code = run_audit(gold, pred, out_dir, a_name="gold", b_name=None, passages=passages, reference=reference,
+                     model_dir=model_dir, codebook_path=codebook, allow_partial=allow_partial, n_boot=n_boot,
+                     seed=seed)
+    raise typer.Exit(code)
+
+
+@app.command()
+@user_errors
+def audit(
+    a: Path = typer.Argument(..., help="Coding A, the reference (gold spans, or passages with 'id' and 'codes')."),
+    b: Path = typer.Argument(..., help="Coding B, compared with A (predictions, another coder's spans...)."),
+    out_dir: Path = typer.Option(Path("work/audit"), "--out", "-o"),
+    passages: Optional[Path] = typer.Option(None, "--passages", help="Passages with offsets (`codeur prepare` "
+                                            "output); required when A and B are both spans."),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="Compare on what both cover when the "
+                                       "passages differ (the gap is recorded), instead of refusing."),
+    names: Optional[str] = typer.Option(None, "--names", help="Names of A and B, e.g. \"coder 1,coder 2\"."),
+    reference: Optional[Path] = typer.Option(None, "--reference", help="A further human coding compared with A."),
+    model_dir: Optional[Path] = typer.Option(None, "--model", "-m", help="Model directory, when B is its predictions."),
+    n_boot: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples of the interviews (0: no intervals)."),
+    seed: int = typer.Option(0, "--seed"),
+    codebook: Optional[Path] = typer.Option(None, "--codebook"),
+):
+    """Compare any two codings of the same passages (classifier vs gold, coder 1 vs coder 2)."""
+    a_name, b_name = _names(names)
+    code = run_audit(a, b, out_dir, a_name=a_name, b_name=b_name, passages=passages, reference=reference,
+                     model_dir=model_dir, codebook_path=codebook, allow_partial=allow_partial, n_boot=n_boot,
+                     seed=seed)
+    raise typer.Exit(code)
+
+
+@app.command("suggest")
+@user_errors
+def suggest_cmd(
+    model_dir: Path = typer.Option(..., "--model", "-m", help="A model directory from `codeur train`."),
+    pool: Path = typer.Option(..., "--pool", help="Passages (`codeur prepare`) or predictions (`codeur classify`); "
+                                                  "existing scores are used as they are."),
+    n: int = typer.Option(50, "--n", help="How many passages to suggest."),
+    out_path: Path = typer.Option(Path("work/suggestions.jsonl"), "--out", "-o", help=".jsonl, .csv or .parquet."),
+):
+    """The passages the model is least sure of, to code next: smallest |score − threshold| over codes."""
+    from .audit import read_model_card
+    from .model import load_model
+    from .suggest import read_pool, score_pool, suggest
+    from .tables import write_rows
+
+    if n < 1:
+        raise DataError(f"--n {n}: ask for at least one passage")
+    card, _ = read_model_card(model_dir)
+    codes = list(card["labels"])
+    thresholds = [float(card["thresholds"][c]) for c in codes]
+    rows, problems = read_pool(pool, codes)
+    with progress() as prog:
+        task = prog.add_task("score", total=len(rows))
+        scored = score_pool(rows, codes, lambda: load_model(model_dir), model_name=card["name"],
+                            on_batch=lambda k: prog.advance(task, k))
+    picks = suggest(scored.rows, codes, thresholds, n)
+    write_rows(out_path, [s.to_dict() for s in picks])
+    _skipped(str(pool), problems)
+    for note in scored.notes:
+        err.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
+    how = f"scored {scored.n_scored_here} with {card['name']}" if scored.n_scored_here else "scores from the pool"
+    _say([f"wrote {len(picks)} passage(s) to code next to {out_path} (from {len(rows)} in the pool, {how}; "
+          f"margins {picks[0].margin:.3f} to {picks[-1].margin:.3f})"])
+    raise typer.Exit(1 if problems else 0)
+
+
+@app.command()
+@user_errors
+def headline(metrics: Path = typer.Argument(..., help="metrics.json written by `codeur evaluate` or `audit`.")):
+    """Print the headline figures of an audit and where its report is."""
+    from .audit import headline_lines, read_metrics
+
+    _say(headline_lines(read_metrics(metrics), metrics))
