@@ -1,0 +1,131 @@
+"""`codeur import-qdpx / export-qdpx / import-qdc / export-qdc`: exchange with the researcher's QDA
+software (NVivo, ATLAS.ti, MAXQDA, QualCoder) through REFI-QDA files. Registered on `pipeline.cli.app`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from .cli import app, err, out, user_errors
+from .errors import ConfigError
+
+POSITIONS_HELP = ("How the project counts positions: codepoints (the standard), utf16 (NVivo), "
+                  "crlf-as-one (ATLAS.ti). Default: detected from the project.")
+
+
+def _positions(value: Optional[str], *, allow_none: bool) -> Optional[str]:
+    from .qdpx import POSITIONS
+
+    if value is None and allow_none:
+        return None
+    if value not in POSITIONS:
+        raise ConfigError(f"--positions {value!r} is not a position convention", hint=f"use {', '.join(POSITIONS)}")
+    return value
+
+
+@app.command("import-qdpx")
+@user_errors
+def import_qdpx(
+    project: Path = typer.Argument(..., help="A REFI-QDA project (.qdpx) exported by NVivo, ATLAS.ti, MAXQDA, "
+                                             "QualCoder…"),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to write transcripts/, gold/, codebook.yaml, "
+                                                          "cases.csv into."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML: project code name or GUID → codeur code "
+                                                                   "name (~ leaves a code out)."),
+    positions: Optional[str] = typer.Option(None, "--positions", help=POSITIONS_HELP),
+):
+    """Import a QDA project: text sources → transcripts, text coding → gold spans per coder, code tree →
+    codebook, cases and variables → cases.csv."""
+    from .qdc import load_mapping
+    from .qdpx import import_project
+
+    report = import_project(project, out_dir, mapping=load_mapping(mapping),
+                            positions=_positions(positions, allow_none=True))
+    table = Table(title=f"import {project.name}" + (f" ({report.origin})" if report.origin else ""))
+    for col in ("source", "doc", "status", "spans", "notes"):
+        table.add_column(col, overflow="fold")
+    for s in report.sources:
+        status = "[green]ok[/]" if s.status == "ok" else "[yellow]skipped[/]"
+        notes = s.reason or "; ".join(s.warnings[:3]) + (" …" if len(s.warnings) > 3 else "")
+        table.add_row(s.name, s.doc_id, status, str(s.spans), notes)
+    out.print(table)
+    out.print(f"positions: {report.positions.convention} ({report.positions.reason})", highlight=False)
+    coders = ", ".join(f"{c} ({n} spans)" for c, n in report.coders.items()) or "none"
+    out.print(f"coders: {coders}", highlight=False)
+    if report.codebook is not None:
+        out.print(f"codebook: {len(report.codebook.dimensions)} dimension(s), {len(report.codebook.codes)} code(s)")
+    for note in report.notes:
+        err.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
+    out.print(f"wrote {len(report.imported)} transcript(s) and {len(report.coders)} coder file(s) to {out_dir}",
+              highlight=False)
+    raise typer.Exit(1 if len(report.imported) < len(report.sources) else 0)
+
+
+@app.command("export-qdpx")
+@user_errors
+def export_qdpx(
+    pred: Path = typer.Option(..., "--pred", help="Predictions from `codeur classify` (.jsonl or .parquet)."),
+    out_path: Path = typer.Option(..., "--out", "-o", help="The project to write (.qdpx)."),
+    gold: Optional[Path] = typer.Option(None, "--gold", help="Gold spans (a .jsonl or a folder of them): each "
+                                                             "coder becomes a user of the project."),
+    transcripts: Path = typer.Option(Path("work/transcripts.jsonl"), "--transcripts",
+                                     help="Transcripts JSONL (`codeur prepare --transcripts`) or the transcript "
+                                          "file/folder the passages came from."),
+    codebook: Optional[Path] = typer.Option(None, "--codebook", help="Codebook (default configs/codebook.yaml)."),
+    positions: str = typer.Option("codepoints", "--positions",
+                                  help="codepoints (the standard, default) or utf16 (for NVivo)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Project name (default: the file name)."),
+):
+    """Export auto-coding as a QDA project: transcripts as sources, the codebook, the model's codes as
+    its own user's coding (and human gold coding as other users)."""
+    from .codebook import load_codebook
+    from .qdpx import export_project
+
+    report = export_project(pred, out_path, transcripts=transcripts, codebook=load_codebook(codebook), gold=gold,
+                            positions=_positions(positions, allow_none=False), name=name)
+    users = ", ".join(f"{u} ({n} spans)" for u, n in report.users.items()) or "no coded spans"
+    out.print(f"wrote {report.path}: {report.sources} source(s), {report.codes} code(s), users: {users}",
+              highlight=False)
+
+
+@app.command("import-qdc")
+@user_errors
+def import_qdc(
+    qdc: Path = typer.Argument(..., help="A REFI-QDA codebook (.qdc)."),
+    out_path: Path = typer.Option(..., "--out", "-o", help="The codebook YAML to write."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML: project code name or GUID → codeur code "
+                                                                   "name (~ leaves a code out)."),
+):
+    """Import a QDA codebook (.qdc) as a codeur codebook (nested codes → dimensions)."""
+    from .qdc import load_mapping, read_qdc, write_codebook_yaml, write_mapping
+
+    imported = read_qdc(qdc, mapping=load_mapping(mapping))
+    write_codebook_yaml(out_path, imported.codebook, source=qdc.name)
+    cb = imported.codebook
+    out.print(f"wrote {out_path}: {len(cb.dimensions)} dimension(s), {len(cb.codes)} code(s)", highlight=False)
+    if imported.names_changed or mapping:
+        mapping_out = out_path.with_name(out_path.stem + ".mapping.yaml")
+        write_mapping(mapping_out, imported, source=qdc.name)
+        out.print(f"code names differ from the file's: see {mapping_out} (edit it, pass it with --mapping)",
+                  highlight=False)
+    for note in imported.notes:
+        err.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
+
+
+@app.command("export-qdc")
+@user_errors
+def export_qdc(
+    out_path: Path = typer.Option(..., "--out", "-o", help="The codebook file to write (.qdc)."),
+    codebook: Optional[Path] = typer.Option(None, "--codebook", help="Codebook (default configs/codebook.yaml)."),
+):
+    """Export the codebook as a REFI-QDA codebook (.qdc): dimensions as categories, definitions as
+    descriptions."""
+    from .codebook import load_codebook
+    from .qdc import write_qdc
+
+    cb = load_codebook(codebook)
+    write_qdc(cb, out_path)
+    out.print(f"wrote {out_path}: {len(cb.dimensions)} dimension(s), {len(cb.codes)} code(s)", highlight=False)
