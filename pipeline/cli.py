@@ -294,3 +294,4 @@ def classify(
     raise typer.Exit(code)
 from . import cli_audit  # noqa: E402,F401  (registers evaluate, audit, suggest, headline)
 from . import cli_qdpx  # noqa: E402,F401  (registers import-qdpx, export-qdpx, import-qdc, export-qdc)
+from . import cli_cases  # noqa: E402,F401  (registers pseudonymize, matrix)

@@ -229,21 +229,19 @@ def corpus_rows(corpus: Corpus, coder: str = "coder1") -> Iterable[dict]:
 
 # --- statistics ---------------------------------------------------------------------------------
 
-def ngram_share(texts_by_doc: Mapping[str, str], n: int = 8, min_docs: int = 4) -> float:
-    """Share of distinct word n-grams that occur in at least `min_docs` documents."""
-    docs_of: dict[tuple[str, ...], int] = Counter()
+def shared_ngrams(texts_by_doc: Mapping[str, str], n: int = 8, min_docs: int = 4) -> tuple[int, float]:
+    """Distinct word n-grams that occur in at least `min_docs` documents: (count, share of all)."""
+    docs_of: Counter = Counter()
     for text in texts_by_doc.values():
         words = re.findall(r"\w+", text.lower())
-        grams = {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
-        docs_of.update(grams)
-    if not docs_of:
-        return 0.0
-    return sum(1 for c in docs_of.values() if c >= min_docs) / len(docs_of)
+        docs_of.update({tuple(words[i:i + n]) for i in range(len(words) - n + 1)})
+    shared = sum(1 for c in docs_of.values() if c >= min_docs)
+    return shared, (shared / len(docs_of) if docs_of else 0.0)
 
 
 def corpus_stats(corpus: Corpus, coder: str = "coder1") -> dict:
     lab = corpus.labels[coder]
-    ps = corpus.passages
+    ps = [p for p in corpus.passages if p.id in lab]  # a second coder codes only some interviews
     n_codes = [len(lab.get(p.id, ())) for p in ps]
     per_code = Counter(c for p in ps for c in lab.get(p.id, ()))
     vocab = {w for p in ps for w in re.findall(r"\w+", p.clean_text.lower())}
@@ -251,6 +249,7 @@ def corpus_stats(corpus: Corpus, coder: str = "coder1") -> dict:
     for p in ps:
         texts[p.doc_id].append(p.clean_text)
     split_counts = Counter(corpus.splits.get(p.doc_id, "unsplit") for p in ps)
+    shared = shared_ngrams({d: " ".join(t) for d, t in texts.items()})
     return {
         "transcripts": len(corpus.transcripts),
         "interviewee_words": sum(p.n_words for p in ps),
@@ -261,7 +260,8 @@ def corpus_stats(corpus: Corpus, coder: str = "coder1") -> dict:
         "codes_per_coded_passage": round(sum(n_codes) / max(1, sum(1 for k in n_codes if k)), 3),
         "positives_per_code": {c: per_code.get(c, 0) for c in corpus.codebook.codes},
         "vocabulary_size": len(vocab),
-        "shared_8gram_share": round(ngram_share({d: " ".join(t) for d, t in texts.items()}), 5),
+        "shared_8grams_in_4plus_interviews": shared[0],
+        "shared_8gram_share": round(shared[1], 5),
         "passages_per_split": dict(split_counts),
         "double_coded_interviews": sorted({s.doc_id for c, ss in corpus.gold.items() if c != "coder1" for s in ss}),
         "formats": dict(Counter(t.format for t in corpus.transcripts.values())),

@@ -55,6 +55,18 @@ nO = null
 width = {width}
 upstream = "tok2vec"
 """,
+    # tok2vec with learned attention pooling over tokens.
+    "attention": """
+[components.textcat_multilabel.model]
+@architectures = "spacy.TextCatParametricAttention.v1"
+exclusive_classes = false
+nO = null
+
+[components.textcat_multilabel.model.tok2vec]
+@architectures = "spacy.Tok2VecListener.v1"
+width = {width}
+upstream = "tok2vec"
+""",
     # sparse n-gram features only (no neural tok2vec in the head).
     "bow": """
 [components.textcat_multilabel.model]
