@@ -43,7 +43,7 @@ $(WORK)/test-predictions.jsonl: $(MODEL)/model-card.json $(CORPUS_FILES)
 
 $(WORK)/audit/report.html: $(WORK)/test-predictions.jsonl $(GOLD_FILES)
 	$(CODEUR) evaluate --gold corpus/gold/coder1.jsonl --pred $< --out $(WORK)/audit \
-		--reference corpus/gold/coder2.jsonl --model $(MODEL)
+		--reference corpus/gold/coder2.jsonl --model $(MODEL) --cases corpus/cases.csv --by actor_type,market
 
 prepare: $(WORK)/passages.jsonl
 train: $(MODEL)/model-card.json

@@ -763,8 +763,9 @@ def write_disagreements(path: str | Path, report: AgreementReport) -> int:
     return len(report.disagreements)
 
 
-def write_audit(report: AgreementReport, out_dir: str | Path) -> dict[str, Path]:
-    """Write report.html, metrics.json and disagreements.csv into `out_dir`, each atomically."""
+def write_audit(report: AgreementReport, out_dir: str | Path, extra_sections=()) -> dict[str, Path]:
+    """Write report.html, metrics.json and disagreements.csv into `out_dir`, each atomically;
+    `extra_sections` are (title, HTML fragment) pairs added to the report."""
     from .report_html import render_report
 
     out_dir = Path(out_dir)
@@ -773,7 +774,7 @@ def write_audit(report: AgreementReport, out_dir: str | Path) -> dict[str, Path]
     data = report.to_dict()
     write_disagreements(out_dir / names["disagreements"], report)
     write_json(out_dir / names["metrics"], data)
-    write_text(out_dir / names["report"], render_report(data))
+    write_text(out_dir / names["report"], render_report(data, extra_sections))
     return {k: out_dir / v for k, v in names.items()}
 
 

@@ -64,7 +64,7 @@ def _child(stage: str, corpus: str, model: str | None, passages_path: str) -> No
         t0 = time.perf_counter()  # model loading is a fixed cost, reported apart
         got = gather_rows([corpus])
         classify_rows(m, got.rows)
-        result["words"] = sum(len(r["text"].split()) for r in got.rows)
+        result["passages"] = len(got.rows)
     elif stage == "classify_step":
         from .classify import classify_rows
         from .model import load_model
@@ -108,7 +108,10 @@ def main(argv=None) -> None:
         corpus.mkdir()
         words = build_bench_corpus(corpus, args.words)
         n_files = len(list(corpus.iterdir()))
+        print(f"model: {args.model}")
         print(f"bench corpus: {n_files} Transcriber files, {words:,} words (ESLO transcripts repeated)")
+        print("prepare and classify_e2e count every word of the transcripts; classify_step and raw_tok2vec the "
+              "words of the interviewee passages")
         passages = str(Path(tmp) / "passages.jsonl")
         stages = ["prepare"]
         has_model = (Path(args.model) / "model-card.json").exists()
@@ -124,6 +127,8 @@ def main(argv=None) -> None:
                 print(f"{stage}: failed\n{out.stderr[-2000:]}")
                 continue
             r = json.loads(out.stdout.strip().splitlines()[-1])
+            if stage == "classify_e2e":
+                r["words"] = results["prepare"]["words"]  # the same transcripts, all their words
             results[stage] = r
             wps = r["words"] / r["seconds"] if r["seconds"] else float("inf")
             print(f"{stage:14s} {r['words']:>9,} words  {r['seconds']:>7.2f} s  {wps:>9,.0f} words/s  "
@@ -131,7 +136,7 @@ def main(argv=None) -> None:
         if "classify_step" in results and "raw_tok2vec" in results:
             step = results["classify_step"]["words"] / results["classify_step"]["seconds"]
             raw = results["raw_tok2vec"]["words"] / results["raw_tok2vec"]["seconds"]
-            print(f"classify step / raw tok2vec nlp.pipe: {raw / step:.2f}x slower (aim: within 1.5x)")
+            print(f"classify step time / raw tok2vec nlp.pipe time: {raw / step:.2f} (aim: at most 1.5)")
 
 
 if __name__ == "__main__":

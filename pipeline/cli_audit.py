@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from .cli import app, err, out, progress, user_errors
-from .errors import DataError, ModelError
+from .errors import CodeurError, DataError, ModelError
 
 MAX_LISTED = 20
 
@@ -52,7 +52,8 @@ def _codebook_and_card(model_dir: Optional[Path], codebook_path: Optional[Path])
 
 def run_audit(a_path: Path, b_path: Path, out_dir: Path, *, a_name: Optional[str], b_name: Optional[str],
               passages: Optional[Path], reference: Optional[Path], model_dir: Optional[Path],
-              codebook_path: Optional[Path], allow_partial: bool, n_boot: int, seed: int) -> int:
+              codebook_path: Optional[Path], allow_partial: bool, n_boot: int, seed: int,
+              cases: Optional[Path] = None, by: Optional[str] = None) -> int:
     """Shared by `evaluate` and `audit`: read, compare, write, print the headline; return the exit code."""
     from .audit import build_report, headline_lines, read_coding, read_passage_refs, write_audit
 
@@ -69,7 +70,10 @@ def run_audit(a_path: Path, b_path: Path, out_dir: Path, *, a_name: Optional[str
     refs, passage_problems = read_passage_refs(passages) if passages else (None, [])
     report = build_report(a, b, codebook, passages=refs, allow_partial=allow_partial, reference=ref,
                           model_card=card, n_resamples=n_boot, seed=seed)
-    files = write_audit(report, out_dir)
+    extra = []
+    if by:
+        extra.append((f"Codes by {by}", _case_matrix(a_path, b_path, out_dir, codebook, cases, by)))
+    files = write_audit(report, out_dir, extra)
     skipped = False
     for source, problems in ((a.source, a.problems), (b.source, b.problems), (str(passages), passage_problems),
                              (ref.source if ref else "", ref.problems if ref else [])):
@@ -81,6 +85,29 @@ def run_audit(a_path: Path, b_path: Path, out_dir: Path, *, a_name: Optional[str
             err.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     _say(headline_lines(report.to_dict(), files["metrics"]))
     return 1 if skipped else 0
+
+
+def _case_matrix(gold_path: Path, pred_path: Path, out_dir: Path, codebook, cases: Optional[Path], by: str) -> str:
+    """The case matrix of `codeur matrix`, human (gold spans) and machine side by side, for the report;
+    also written as matrix.csv and bias.csv beside it."""
+    from .gold import coders, read_gold
+    from .matrix import BIAS_COLUMNS, MATRIX_COLUMNS, read_cases, report_section, write_csv
+    from .tables import read_rows
+
+    attributes = [a.strip() for a in by.split(",") if a.strip()]
+    case_table = read_cases(cases or Path("corpus/cases.csv"))
+    rows = read_rows(pred_path, required=("id", "doc_id", "codes")).rows
+    spans = None
+    try:
+        groups = coders(read_gold(gold_path))
+        spans = groups.get("coder1") or next(iter(groups.values()))
+    except CodeurError:  # passage-level gold: the matrix shows the machine side only
+        spans = None
+    fragment, matrix_rows, bias_rows = report_section(rows, spans, case_table, attributes, codebook)
+    write_csv(out_dir / "matrix.csv", matrix_rows, MATRIX_COLUMNS)
+    if bias_rows:
+        write_csv(out_dir / "bias.csv", bias_rows, BIAS_COLUMNS)
+    return fragment
 
 
 @app.command()
@@ -103,12 +130,16 @@ def evaluate(
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
     codebook: Optional[Path] = typer.Option(None, "--codebook", help="Codebook (default: the model's, else "
                                             "configs/codebook.yaml)."),
+    cases: Optional[Path] = typer.Option(None, "--cases", help="Case attributes (default corpus/cases.csv), "
+                                         "with --by."),
+    by: Optional[str] = typer.Option(None, "--by", help="Add the case matrix (human and machine) and the error "
+                                     "analysis by these attributes to the report, e.g. market,actor_type."),
 ):
     """Audit a classifier against gold coding: per-code agreement with 95 % intervals, calibration,
     disagreements to adjudicate, beside a human double-coding reference."""
     code = run_audit(gold, pred, out_dir, a_name="gold", b_name=None, passages=passages, reference=reference,
                      model_dir=model_dir, codebook_path=codebook, allow_partial=allow_partial, n_boot=n_boot,
-                     seed=seed)
+                     seed=seed, cases=cases, by=by)
     raise typer.Exit(code)
 
 

@@ -538,3 +538,22 @@ def matrix_page(matrix_rows: Sequence[dict], bias_rows: Sequence[dict] = (), *, 
     body.append(bias_html(bias_rows))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{e(title)}</title></head><body style='margin:24px'>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def report_section(rows: Sequence[dict], gold_spans, cases: Mapping[str, Mapping[str, str]],
+                   attributes: Sequence[str], codebook, *, measure: str = "passages",
+                   min_group: int = MIN_GROUP) -> tuple[str, list[dict], list[dict]]:
+    """The case matrix and the error analysis for the audit report: (HTML fragment, matrix rows,
+    bias rows). Interviews without case attributes are left out of the matrix."""
+    check_attributes(cases, attributes, where="cases")
+    codes = codebook.codes
+    rows = [r for r in rows if str(r.get("doc_id")) in cases]
+    if not rows:
+        raise DataError("no classified interview has case attributes", path="cases",
+                        hint="check that the doc_id values of the predictions are in cases.csv")
+    coded = coded_passages(rows, gold_spans)
+    matrix_rows = build_matrix(coded, cases, attributes, codes, {c: codebook.dimension_of(c) for c in codes})
+    bias_rows = bias_tests(interview_errors(coded, codes), cases, attributes, min_group=min_group) \
+        if gold_spans is not None and coded.human_docs else []
+    fragment = heatmap_html(matrix_rows, measure=measure) + bias_html(bias_rows)
+    return fragment, matrix_rows, bias_rows

@@ -344,8 +344,9 @@ second look, as it may be a slip in the reference coding as well as a classifier
 </dl>"""
 
 
-def render_report(metrics: dict[str, Any]) -> str:
-    """The whole report page from a metrics dict (`AgreementReport.to_dict()` or metrics.json)."""
+def render_report(metrics: dict[str, Any], extra: Sequence[tuple[str, str]] = ()) -> str:
+    """The whole report page from a metrics dict (`AgreementReport.to_dict()` or metrics.json);
+    `extra` adds (title, HTML fragment) sections before "How to read this", e.g. the case matrix."""
     notes = metrics.get("notes") or []
     notes_html = ("<h2>Notes</h2><ul class=\"notes\">" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"
                   if notes else "")
@@ -358,6 +359,7 @@ def render_report(metrics: dict[str, Any]) -> str:
         "<h2>Per dimension</h2>", _dimensions(metrics),
         "<h2>Calibration</h2>", _calibration(metrics),
         "<h2>Disagreements</h2>", _disagreements(metrics),
+        *[part for title, fragment in extra for part in (f"<h2>{esc(title)}</h2>", fragment)],
         "<h2>How to read this</h2>", _how_to_read(metrics),
     ]
     title = f'Audit: {metrics["b"]["name"]} against {metrics["a"]["name"]}'
