@@ -5,7 +5,6 @@ the others are processed, and the summary says what was skipped.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -139,35 +138,18 @@ def prepare(paths: Iterable[str | Path], *, speaker_config=None, segmenter=None,
 
 # --- tables on disk ---------------------------------------------------------------------------
 
-def read_jsonl(path: str | Path, *, what: str = "record") -> Iterator[tuple[int, dict]]:
-    """Yield (line number, object); a malformed line raises a DataError naming the line."""
-    from .errors import DataError
-
-    path = Path(path)
-    try:
-        fh = path.open(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError("file not found", path=str(path)) from None
-    with fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"line {n}: not valid JSON ({e.msg})", path=str(path)) from None
-            if not isinstance(obj, dict):
-                raise DataError(f"line {n}: expected a JSON object per line ({what})", path=str(path))
-            yield n, obj
-
-
 def load_transcripts(path: str | Path) -> list[Transcript]:
+    """Read `codeur ingest` output; a malformed line is an error naming it (offsets depend on it)."""
     from .errors import DataError
+    from .tables import read_rows
 
+    got = read_rows(path, required=("doc_id", "text", "turns"))
+    if got.errors:
+        raise DataError(got.errors[0], path=str(path), hint=f"{len(got.errors)} bad line(s); rerun `codeur ingest`")
     out = []
-    for n, d in read_jsonl(path, what="transcript"):
+    for d in got.rows:
         try:
             out.append(Transcript.from_dict(d))
         except (KeyError, TypeError, ValueError) as e:
-            raise DataError(f"line {n}: not a transcript ({e})", path=str(path)) from None
+            raise DataError(f"transcript {d.get('doc_id')!r}: not a transcript ({e})", path=str(path)) from None
     return out

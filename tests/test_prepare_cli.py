@@ -89,3 +89,12 @@ def test_ingest_then_segment_equals_prepare(tmp_path):
     prep = tmp_path / "p.jsonl"
     assert runner.invoke(app, ["prepare", str(DATA / "txt"), "--out", str(prep)]).exit_code in (0, 1)
     assert seg.read_text(encoding="utf-8") == prep.read_text(encoding="utf-8")
+
+
+def test_segment_refuses_a_damaged_transcripts_file_naming_the_line(tmp_path):
+    tr = tmp_path / "t.jsonl"
+    assert runner.invoke(app, ["ingest", str(DATA / "txt" / "entretien_colon.txt"), "--out", str(tr)]).exit_code == 0
+    tr.write_text(tr.read_text(encoding="utf-8") + "{broken\n", encoding="utf-8")
+    result = runner.invoke(app, ["segment", str(tr), "--out", str(tmp_path / "s.jsonl")])
+    assert result.exit_code == 2 and "line 2" in result.output
+    assert not (tmp_path / "s.jsonl").exists()
