@@ -87,13 +87,13 @@ def build_corpus(authoring_dir: Path = CORPUS / "authoring", corpus_dir: Path = 
         w = csv.DictWriter(fh, fieldnames=CASE_COLUMNS, lineterminator="\n")
         w.writeheader()
         w.writerows(cases)
-    n2 = build_second_coding(corpus_dir, transcripts)
+    n2 = build_second_coding(corpus_dir, transcripts, Path(authoring_dir).parent / "coding2")
     return {"transcripts": len(files), "coder1_spans": len(spans), "coder2_spans": n2}
 
 
-def build_second_coding(corpus_dir: Path, transcripts: Mapping[str, Transcript]) -> int:
+def build_second_coding(corpus_dir: Path, transcripts: Mapping[str, Transcript], src: Path | None = None) -> int:
     """Locate the second coder's quotes (`corpus/coding2/<ID>.jsonl`) in the plain texts."""
-    src = corpus_dir / "coding2"
+    src = src or corpus_dir / "coding2"
     if not src.is_dir():
         return 0
     spans: list[GoldSpan] = []
