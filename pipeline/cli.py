@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -20,8 +21,10 @@ from .errors import CodeurError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="codeur: clean, segment, code and audit French interview transcripts.")
-out = Console()
-err = Console(stderr=True)
+# Piped or logged output (CI, `| tee`) gets wide tables instead of rich's 80-column default.
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 140
+out = Console(width=_WIDTH)
+err = Console(stderr=True, width=_WIDTH)
 
 
 def user_errors(fn: Callable) -> Callable:
