@@ -13,6 +13,14 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
 
+def _check_target(path: Path) -> None:
+    if path.is_dir():
+        from .errors import CodeurError
+
+        raise CodeurError("the output path is a folder; give a file name", path=str(path),
+                          hint=f"e.g. {path / 'out.jsonl'}")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -27,6 +35,7 @@ FILE_MODE = 0o666 & ~_umask()
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open a temporary file beside `path`; on success rename it onto `path`, on error delete it."""
     path = Path(path)
+    _check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     binary = "b" in mode
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -47,6 +56,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path` for libraries that want a file name (Parquet, zip)."""
     path = Path(path)
+    _check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

@@ -402,8 +402,8 @@ def _under_spans(a: Coding, b: Coding, located: dict[str, PassageRef], allow_par
         coverage["partial"] = True
         notes.append(f"partial comparison: {msg}; compared on the {len(ids)} others")
     if left_out:
-        notes.append(f"{len(left_out)} interview(s) coded by {s_side.name} are not in {p_side.name} and are left "
-                     f"out: {_docs_list(left_out)}")
+        notes.append(f"{len(left_out)} interview(s) coded by {s_side.name} are not in the coding of {p_side.name} "
+                     f"and are left out: {_docs_list(left_out)}")
     return ids
 
 

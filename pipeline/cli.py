@@ -51,7 +51,8 @@ def print_file_reports(reports, *, title: str) -> None:
     for col in ("file", "doc", "status", "turns", "passages", "words", "notes"):
         table.add_column(col, overflow="fold")
     for r in reports:
-        status = {"ok": "[green]ok[/]", "error": "[red]error[/]", "skipped": "[yellow]skipped[/]"}[r.status]
+        status = {"ok": "[green]ok[/]", "error": "[red]error[/]", "skipped": "[yellow]skipped[/]",
+                  "ignored": "[dim]ignored[/]"}[r.status]
         notes = r.reason or "; ".join(r.warnings[:3]) + (" …" if len(r.warnings) > 3 else "")
         table.add_row(Path(r.path).name, r.doc_id, status, str(r.turns), str(r.passages), str(r.words), notes)
     out.print(table)
@@ -61,14 +62,16 @@ def summarise(reports) -> int:
     ok = sum(r.status == "ok" for r in reports)
     bad = [r for r in reports if r.status == "error"]
     skipped = [r for r in reports if r.status == "skipped"]
-    out.print(f"{ok} file(s) processed, {len(bad)} failed, {len(skipped)} skipped.")
+    ignored = [r for r in reports if r.status == "ignored"]
+    out.print(f"{ok} file(s) processed, {len(bad)} failed, {len(skipped)} skipped"
+              + (f", {len(ignored)} ignored (documentation)." if ignored else "."))
     for r in bad:
         err.print(f"[red]failed[/] {r.path}: {r.reason}", highlight=False, soft_wrap=True)
-    for r in skipped:
-        err.print(f"[yellow]skipped[/] {r.path}: {r.reason}", highlight=False, soft_wrap=True)
+    for r in skipped + ignored:
+        err.print(f"[yellow]{r.status}[/] {r.path}: {r.reason}", highlight=False, soft_wrap=True)
     if not ok:
         return 2
-    return 1 if bad else 0
+    return 1 if bad or skipped else 0
 
 
 def _load_speaker_config(path: Optional[Path]):

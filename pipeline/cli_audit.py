@@ -6,7 +6,7 @@ everything was read, 1 when some rows were skipped (the rest was used), 2 when n
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -70,6 +70,12 @@ def run_audit(a_path: Path, b_path: Path, out_dir: Path, *, a_name: Optional[str
     refs, passage_problems = read_passage_refs(passages) if passages else (None, [])
     report = build_report(a, b, codebook, passages=refs, allow_partial=allow_partial, reference=ref,
                           model_card=card, n_resamples=n_boot, seed=seed)
+    if card is not None:  # scores on interviews the model learned from (or was tuned on) are optimistic
+        seen = sorted((a.docs & b.docs) & set(card.get("split", {}).get("train", []) + card.get("split", {}).get("dev", [])))
+        if seen:
+            report.notes.insert(0, f"WARNING: {len(seen)} of these interviews were used to train or tune "
+                                   f"{card.get('name', 'the model')} ({', '.join(seen[:8])}{' …' if len(seen) > 8 else ''}): "
+                                   "its scores on them are optimistic; evaluate on its test interviews or new ones")
     extra = []
     if by:
         extra.append((f"Codes by {by}", _case_matrix(a_path, b_path, out_dir, codebook, cases, by)))
@@ -95,7 +101,8 @@ def _case_matrix(gold_path: Path, pred_path: Path, out_dir: Path, codebook, case
     from .tables import read_rows
 
     attributes = [a.strip() for a in by.split(",") if a.strip()]
-    case_table = read_cases(cases or Path("corpus/cases.csv"))
+    cases = cases or Path("corpus/cases.csv")
+    case_table = read_cases(cases)
     rows = read_rows(pred_path, required=("id", "doc_id", "codes")).rows
     spans = None
     try:
@@ -103,7 +110,8 @@ def _case_matrix(gold_path: Path, pred_path: Path, out_dir: Path, codebook, case
         spans = groups.get("coder1") or next(iter(groups.values()))
     except CodeurError:  # passage-level gold: the matrix shows the machine side only
         spans = None
-    fragment, matrix_rows, bias_rows = report_section(rows, spans, case_table, attributes, codebook)
+    fragment, matrix_rows, bias_rows = report_section(rows, spans, case_table, attributes, codebook,
+                                                      where=str(cases))
     write_csv(out_dir / "matrix.csv", matrix_rows, MATRIX_COLUMNS)
     if bias_rows:
         write_csv(out_dir / "bias.csv", bias_rows, BIAS_COLUMNS)
@@ -176,6 +184,8 @@ def suggest_cmd(
                                                   "existing scores are used as they are."),
     n: int = typer.Option(50, "--n", help="How many passages to suggest."),
     out_path: Path = typer.Option(Path("work/suggestions.jsonl"), "--out", "-o", help=".jsonl, .csv or .parquet."),
+    exclude_gold: Optional[List[Path]] = typer.Option(None, "--exclude-gold", help="Gold spans (file or folder): "
+                                                      "leave out the interviews already coded there (repeatable)."),
 ):
     """The passages the model is least sure of, to code next: smallest |score − threshold| over codes."""
     from .audit import read_model_card
@@ -189,6 +199,16 @@ def suggest_cmd(
     codes = list(card["labels"])
     thresholds = [float(card["thresholds"][c]) for c in codes]
     rows, problems = read_pool(pool, codes)
+    if exclude_gold:
+        from .gold import read_gold
+
+        coded = {gs.doc_id for g in exclude_gold for gs in read_gold(g)}
+        before = len(rows)
+        rows = [r for r in rows if str(r.get("doc_id", str(r.get("id", "")).split(":")[0])) not in coded]
+        err.print(f"note: left out {before - len(rows)} passage(s) of {len(coded)} interview(s) already coded",
+                  highlight=False, markup=False)
+        if not rows:
+            raise DataError("every passage of the pool is in an interview already coded", path=str(pool))
     with progress() as prog:
         task = prog.add_task("score", total=len(rows))
         scored = score_pool(rows, codes, lambda: load_model(model_dir), model_name=card["name"],

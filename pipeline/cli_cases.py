@@ -172,7 +172,7 @@ def matrix(
     if output_format(pred) == "csv":
         import csv
 
-        with pred.open(encoding="utf-8", newline="") as fh:
+        with pred.open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
         for r in rows:
             for k in ("start", "end"):

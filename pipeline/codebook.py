@@ -74,9 +74,9 @@ class Codebook(BaseModel):
         for dim in self.dimensions:
             for code in dim.codes:
                 if code.name in seen:
-                    raise ValueError(
-                        f"duplicate code {code.name!r} (in dimensions {seen[code.name]!r} and {dim.name!r})"
-                    )
+                    where = (f"twice in dimension {dim.name!r}" if seen[code.name] == dim.name
+                             else f"in dimensions {seen[code.name]!r} and {dim.name!r}")
+                    raise ValueError(f"duplicate code {code.name!r} ({where})")
                 seen[code.name] = dim.name
         dims = [d.name for d in self.dimensions]
         if len(set(dims)) != len(dims):
@@ -119,7 +119,8 @@ def _format_validation(e: ValidationError) -> str:
     parts = []
     for err in e.errors():
         loc = ".".join(str(x) for x in err["loc"])
-        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts)
 
 

@@ -158,7 +158,7 @@ class Corpus:
 def read_cases(path: Path) -> dict[str, dict[str, str]]:
     if not path.exists():
         return {}
-    with path.open(encoding="utf-8", newline="") as fh:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
         return {row["doc_id"]: row for row in csv.DictReader(fh)}
 
 

@@ -188,7 +188,8 @@ def _value_order(value: str):
 
 
 def write_csv(path: str | Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
-    """Rows as CSV; missing values empty, floats to 6 significant digits."""
+    """Rows as CSV (UTF-8 with a byte-order mark, so spreadsheets show the accents); missing values
+    empty, floats to 6 significant digits."""
     from .atomic import atomic_open
 
     def cell(v):
@@ -197,6 +198,7 @@ def write_csv(path: str | Path, rows: Sequence[dict], columns: Sequence[str]) ->
         return f"{v:.6g}" if isinstance(v, float) else v
 
     with atomic_open(path) as fh:
+        fh.write("\ufeff")
         w = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
         w.writeheader()
         for r in rows:
@@ -356,8 +358,9 @@ def bias_tests(errors: Mapping[str, Mapping[str, float]], cases: Mapping[str, Ma
                 notes.append(f"only {df_den} residual degrees of freedom")
             if df_den <= 0:
                 notes.append("too few interviews for this many groups: no test")
-            if fit.dropped:
-                notes.append(f"collinear dummies dropped: {', '.join(fit.dropped)}")
+            dropped = [d for d in fit.dropped if d.split("=", 1)[0] in attrs]
+            if dropped:
+                notes.append(f"collinear dummies dropped: {', '.join(dropped)}")
             return "; ".join(notes)
 
         # joint test: all attributes against the intercept-only model
@@ -370,7 +373,8 @@ def bias_tests(errors: Mapping[str, Mapping[str, float]], cases: Mapping[str, Ma
                      "note": note_for(attributes, fit.df_resid),
                      "reading": _reading(code, label, F, p, n, alpha, no_errors,
                                          _group_means(docs, y, cases, attributes[0])
-                                         if len(attributes) == 1 else None)})
+                                         if len(attributes) == 1 else None,
+                                         thin=_too_thin(fit.df_resid, [smallest[a] for a in attributes], min_group))})
         # one attribute at a time, the others held constant (partial F-test); with a single
         # attribute that is the joint test itself
         for attr in attributes if len(attributes) > 1 else ():
@@ -382,7 +386,8 @@ def bias_tests(errors: Mapping[str, Mapping[str, float]], cases: Mapping[str, Ma
             rows.append({"code": code, "test": "attribute", "term": attr, "statistic": Fa, "df_num": len(own),
                          "df_den": fit.df_resid, "p_value": pa, "n_interviews": n,
                          "smallest_group": smallest[attr], "note": note_for([attr], fit.df_resid),
-                         "reading": _reading(code, attr, Fa, pa, n, alpha, no_errors, mean_by, reference[attr])})
+                         "reading": _reading(code, attr, Fa, pa, n, alpha, no_errors, mean_by, reference[attr],
+                                             thin=_too_thin(fit.df_resid, [smallest[attr]], min_group))})
         for name, b, se, t, pv in zip(fit.columns, fit.beta, fit.std_error, fit.t, fit.p):
             rows.append({"code": code, "test": "coefficient", "term": name, "estimate": float(b),
                          "std_error": float(se), "statistic": float(t), "df_den": fit.df_resid,
@@ -397,13 +402,20 @@ def _group_means(docs, y, cases, attr) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in acc.items()}
 
 
+def _too_thin(df_resid: int, smallest_groups: Sequence[int], min_group: int) -> bool:
+    """Too little data for a verdict: under 3 residual degrees of freedom, or a group too small."""
+    return df_resid < 3 or any(g < min_group for g in smallest_groups)
+
+
 def _reading(code: str, what: str, F: float, p: float, n: int, alpha: float, no_errors: bool,
-             means: Mapping[str, float] | None = None, reference: str | None = None) -> str:
+             means: Mapping[str, float] | None = None, reference: str | None = None, *, thin: bool = False) -> str:
     if no_errors:
         return f"{code}: the machine agrees with the human on every interview (n={n})"
     if math.isnan(F):
         return f"{code}: cannot test {what} (too few interviews, n={n})"
     stat = f"F={F:.2f}, p={p:.3f}, n={n}"
+    if thin:
+        return f"{code}: too little data to tell whether errors depend on {what} ({stat}; see the note)"
     if p >= alpha:
         return f"{code}: no evidence that errors depend on {what} ({stat})"
     text = f"{code}: errors depend on {what} ({stat})"
@@ -542,14 +554,14 @@ def matrix_page(matrix_rows: Sequence[dict], bias_rows: Sequence[dict] = (), *, 
 
 def report_section(rows: Sequence[dict], gold_spans, cases: Mapping[str, Mapping[str, str]],
                    attributes: Sequence[str], codebook, *, measure: str = "passages",
-                   min_group: int = MIN_GROUP) -> tuple[str, list[dict], list[dict]]:
+                   min_group: int = MIN_GROUP, where: str = "cases") -> tuple[str, list[dict], list[dict]]:
     """The case matrix and the error analysis for the audit report: (HTML fragment, matrix rows,
     bias rows). Interviews without case attributes are left out of the matrix."""
-    check_attributes(cases, attributes, where="cases")
+    check_attributes(cases, attributes, where=where)
     codes = codebook.codes
     rows = [r for r in rows if str(r.get("doc_id")) in cases]
     if not rows:
-        raise DataError("no classified interview has case attributes", path="cases",
+        raise DataError("no classified interview has case attributes", path=where,
                         hint="check that the doc_id values of the predictions are in cases.csv")
     coded = coded_passages(rows, gold_spans)
     matrix_rows = build_matrix(coded, cases, attributes, codes, {c: codebook.dimension_of(c) for c in codes})

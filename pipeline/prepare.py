@@ -20,7 +20,7 @@ DOC_FILE_STEMS = {"readme", "licence", "license", "notice", "copying", "format"}
 class FileReport:
     path: str
     doc_id: str = ""
-    status: str = "ok"  # ok | error | skipped
+    status: str = "ok"  # ok | error | skipped (an input left out) | ignored (documentation beside transcripts)
     reason: str = ""
     turns: int = 0
     passages: int = 0
@@ -49,7 +49,7 @@ def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileRe
     A file named explicitly is always attempted (an unknown extension is then an error); inside a
     folder, hidden files, sidecar metadata and documentation files are skipped and reported.
     """
-    from .readers import SUPPORTED_EXTENSIONS
+    from .readers import CONVERSION_HINTS, SUPPORTED_EXTENSIONS
 
     files: list[Path] = []
     notes: list[FileReport] = []
@@ -63,11 +63,13 @@ def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileRe
                 name = f.name.lower()
                 if name.endswith((".meta.yaml", ".meta.yml", ".meta.json")):
                     continue
-                if f.suffix.lower() not in SUPPORTED_EXTENSIONS:
-                    notes.append(FileReport(str(f), status="skipped", reason=f"unsupported extension {f.suffix or '(none)'}"))
-                    continue
                 if f.stem.lower().split(".")[0] in DOC_FILE_STEMS:
-                    notes.append(FileReport(str(f), status="skipped", reason="documentation file, not a transcript"))
+                    notes.append(FileReport(str(f), status="ignored", reason="documentation file, not a transcript"))
+                    continue
+                if f.suffix.lower() not in SUPPORTED_EXTENSIONS:
+                    hint = CONVERSION_HINTS.get(f.suffix.lower())
+                    notes.append(FileReport(str(f), status="skipped", reason=f"unsupported extension "
+                                            f"{f.suffix or '(none)'}" + (f" ({hint})" if hint else "")))
                     continue
                 files.append(f)
         elif p.exists():
@@ -132,7 +134,8 @@ def prepare(paths: Iterable[str | Path], *, speaker_config=None, segmenter=None,
             ps = by_doc.get(r.doc_id, [])
             r.passages, r.words = len(ps), sum(p.n_words for p in ps)
             if not ps:
-                r.warnings.append("no interviewee passage (check speaker roles)")
+                r.status, r.reason = "skipped", ("no interviewee passage: check the speaker roles "
+                                                 "(role_method), or name them in a FILE.meta.yaml sidecar")
     return PrepareResult(transcripts, passages, notes + reports)
 
 

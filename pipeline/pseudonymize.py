@@ -888,10 +888,10 @@ def parse_marked(source: str) -> list[dict]:
 
 
 def read_eval(path: str | Path) -> list[dict]:
-    from .prepare import read_jsonl
+    from .tables import iter_jsonl
 
     rows = []
-    for n, d in read_jsonl(path, what="evaluation passage"):
+    for n, d in iter_jsonl(path, what="evaluation passage"):
         text, ents = d.get("text"), d.get("entities")
         if not isinstance(text, str) or not isinstance(ents, list):
             raise DataError(f"line {n}: expected {{\"text\": ..., \"entities\": [{{start, end, kind}}]}}",

@@ -57,6 +57,7 @@ def write_rows(path: str | Path, rows: Sequence[dict], *, fmt: str | None = None
         for r in rows:
             cols.extend(k for k in r if k not in cols)
         with atomic_open(path) as fh:
+            fh.write("\ufeff")  # a byte-order mark, so spreadsheet programs read the accents right
             w = csv.writer(fh)
             w.writerow(cols)
             for r in rows:
@@ -131,3 +132,23 @@ def read_passages(path: str | Path) -> tuple[list[Passage], list[str]]:
         except (KeyError, TypeError, ValueError) as e:
             got.errors.append(f"passage {r.get('id')!r}: {e}")
     return passages, got.errors
+
+
+def iter_jsonl(path: str | Path, *, what: str = "record"):
+    """Yield (line number, object) from a JSONL file; the first malformed line is an error naming it."""
+    path = Path(path)
+    try:
+        fh = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError("file not found", path=str(path)) from None
+    with fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"line {n}: not valid JSON ({e.msg})", path=str(path)) from None
+            if not isinstance(obj, dict):
+                raise DataError(f"line {n}: expected a JSON object per line ({what})", path=str(path))
+            yield n, obj

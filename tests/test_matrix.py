@@ -184,12 +184,12 @@ def invoke(project, *extra):
 def test_matrix_command_writes_csv_html_and_the_error_analysis(project):
     result = invoke(project, "--gold", project["gold"], "--by", "market,headcount", "--min-group", "4")
     assert result.exit_code == 0, result.output
-    with (project["out"] / "matrix.csv").open(encoding="utf-8") as fh:
+    with (project["out"] / "matrix.csv").open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     produit = {r["value"]: r for r in rows if r["code"] == "produit" and r["attribute"] == "market"}
     assert produit["médical"]["machine_coded_interviews"] == "2" and produit["médical"]["human_share"] == "1"
     assert produit["automobile"]["machine_share"] == "0" and produit["automobile"]["human_share"] == "1"
-    with (project["out"] / "bias.csv").open(encoding="utf-8") as fh:
+    with (project["out"] / "bias.csv").open(encoding="utf-8-sig") as fh:
         bias = list(csv.DictReader(fh))
     assert {r["test"] for r in bias} == {"joint", "attribute", "coefficient"}
     assert all(r["n_interviews"] == "6" for r in bias)
@@ -204,7 +204,7 @@ def test_what_share_of_smes_talk_about_process_vs_product_innovation_by_market(p
     result = invoke(project, "--by", "market", "--where", "actor_type=PME", "--codes", "procede,produit")
     assert result.exit_code == 0, result.output
     assert "5 interview(s)" in result.output
-    with (project["out"] / "matrix.csv").open(encoding="utf-8") as fh:
+    with (project["out"] / "matrix.csv").open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["code"] for r in rows} == {"procede", "produit"}
     medical = {r["code"]: r for r in rows if r["value"] == "médical"}

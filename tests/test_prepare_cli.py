@@ -98,3 +98,20 @@ def test_segment_refuses_a_damaged_transcripts_file_naming_the_line(tmp_path):
     result = runner.invoke(app, ["segment", str(tr), "--out", str(tmp_path / "s.jsonl")])
     assert result.exit_code == 2 and "line 2" in result.output
     assert not (tmp_path / "s.jsonl").exists()
+
+
+def test_an_interview_left_as_pdf_in_a_folder_makes_the_exit_code_say_so(tmp_path):
+    src = tmp_path / "entretiens"
+    src.mkdir()
+    shutil.copy(DATA / "txt" / "entretien_colon.txt", src / "a.txt")
+    (src / "b.pdf").write_bytes(b"%PDF-1.4")
+    result = runner.invoke(app, ["prepare", str(src), "--out", str(tmp_path / "p.jsonl")])
+    assert result.exit_code == 1
+    assert "b.pdf" in result.output and "unsupported extension .pdf" in result.output
+    assert (tmp_path / "p.jsonl").exists()
+
+
+def test_an_output_path_that_is_a_folder_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["prepare", str(DATA / "txt" / "entretien_colon.txt"), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "the output path is a folder" in result.output

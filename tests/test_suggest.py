@@ -105,7 +105,7 @@ def test_suggest_scores_plain_passages_with_the_model_and_writes_csv(tmp_path):
     res = runner.invoke(app, ["suggest", "--model", str(model_dir), "--pool", str(pool), "--n", "3", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "scored 5 with tiny" in res.stdout
-    with out.open(encoding="utf-8", newline="") as fh:
+    with out.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 3 and all(r["code"] in CODES for r in rows)
     assert [float(r["margin"]) for r in rows] == sorted(float(r["margin"]) for r in rows)
@@ -137,3 +137,24 @@ def test_an_empty_pool_or_a_zero_n_is_refused(tmp_path):
 def test_a_missing_model_is_one_line(tmp_path):
     res = runner.invoke(app, ["suggest", "--model", str(tmp_path / "nope"), "--pool", str(tmp_path / "p.jsonl")])
     assert res.exit_code == 2 and "[E040]" in res.stderr and "model directory not found" in res.stderr
+
+
+
+def test_suggest_can_leave_out_interviews_already_coded(tmp_path):
+    """The least sure passage is in an interview the gold already covers: --exclude-gold skips it."""
+    scores = {c: 0.9 for c in CODES}
+    pool = [{"id": "E01:0-5", "doc_id": "E01", "text": "a", "scores": {**scores, "tacite": 0.5}},
+            {"id": "E02:0-5", "doc_id": "E02", "text": "b", "scores": {**scores, "tacite": 0.55}},
+            {"id": "E03:0-5", "doc_id": "E03", "text": "c", "scores": scores}]
+    pool_path = write_jsonl(tmp_path / "pool.jsonl", pool)
+    gold = write_jsonl(tmp_path / "gold.jsonl", [{"doc": "E01", "start": 0, "end": 5, "codes": ["tacite"],
+                                                  "coder": "coder1"}])
+    out = tmp_path / "next.jsonl"
+    args = ["suggest", "--model", str(card_only_model(tmp_path)), "--pool", str(pool_path), "--n", "1",
+            "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    assert json.loads(out.read_text(encoding="utf-8").splitlines()[0])["id"] == "E01:0-5"
+    result = runner.invoke(app, args + ["--exclude-gold", str(gold)])
+    assert result.exit_code == 0, result.output
+    assert "left out 1 passage(s) of 1 interview(s) already coded" in result.output
+    assert json.loads(out.read_text(encoding="utf-8").splitlines()[0])["id"] == "E02:0-5"

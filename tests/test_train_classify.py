@@ -99,7 +99,9 @@ def test_classify_a_passages_file_keeps_fields_and_skips_a_malformed_line(baseli
     result = runner.invoke(app, ["classify", str(src), "--model", str(baseline_model), "--out", str(out)])
     assert result.exit_code == 1, result.output
     assert "line 2" in result.output
-    lines = out.read_text(encoding="utf-8").splitlines()
+    raw = out.read_text(encoding="utf-8")
+    assert raw.startswith("\ufeff")  # byte-order mark: spreadsheet programs read the accents right
+    lines = raw.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("id,text,note,codes,scores") and len(lines) == 3
 
 
@@ -224,3 +226,15 @@ def test_the_spacy_backend_trains_saves_and_reloads(small_corpus, tmp_path):
     probs = model.predict_proba(["on travaille avec les gars d'à côté depuis toujours"])
     assert probs.shape == (1, 9) and ((probs >= 0) & (probs <= 1)).all()
     assert set(model.backend.nlp_.pipe_names) == {"tok2vec", "textcat_multilabel"}
+
+
+def test_evaluate_warns_when_the_model_learned_from_the_interviews(small_corpus, baseline_model, tmp_path):
+    """Scores on training interviews are optimistic: the audit says so in the console and the report."""
+    src = next((small_corpus / "transcripts").glob("E01.*"))  # a training interview of this model
+    pred = tmp_path / "pred.jsonl"
+    assert runner.invoke(app, ["classify", str(src), "--model", str(baseline_model), "--out", str(pred)]).exit_code == 0
+    result = runner.invoke(app, ["evaluate", "--gold", str(small_corpus / "gold" / "coder1.jsonl"), "--pred", str(pred),
+                                 "--model", str(baseline_model), "--out", str(tmp_path / "audit"), "--bootstrap", "0"])
+    assert result.exit_code == 0, result.output
+    assert "were used to train or tune" in result.output and "E01" in result.output
+    assert "were used to train or tune" in (tmp_path / "audit" / "report.html").read_text(encoding="utf-8")
