@@ -91,6 +91,11 @@ def assign_roles(transcript: Transcript, config: "SpeakerConfig") -> None:
     if undecided:
         notes = _heuristic(transcript, config, undecided, decided)
 
+    if not speakers and transcript.metadata.get("unlabelled") is not False:
+        # No speaker is named anywhere (a monologue, a written answer): the whole text is taken as
+        # the respondent's, so that it can be coded; `unlabelled: false` in a sidecar turns this off.
+        decided[UNKNOWN_SPEAKER] = "interviewee"
+        sources.append("no speaker labels: the whole text is taken as the interviewee's")
     for turn in transcript.turns:
         turn.role = decided.get(turn.speaker, "unknown")  # type: ignore[assignment]
     method = " + ".join(sources)

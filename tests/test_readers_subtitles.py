@@ -40,10 +40,10 @@ def test_subrip_captions_with_name_colon_labels():
     assert t.format == "srt"
 
 
-def test_captions_without_speakers_are_one_unknown_turn_with_a_warning():
+def test_captions_without_speakers_are_one_unknown_turn_taken_as_the_interviewee_with_a_warning():
     t = read_transcript(DATA / "sans_locuteur.srt")
 
-    assert [(turn.speaker, turn.role) for turn in t.turns] == [("?", "unknown")]
+    assert [(turn.speaker, turn.role) for turn in t.turns] == [("?", "interviewee")]
     assert t.text == "Bonjour à tous. Aujourd'hui on visite un atelier de décolletage."
     assert "no speaker labels found" in t.warnings[0]
 

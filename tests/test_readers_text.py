@@ -77,7 +77,7 @@ def test_a_recurring_discourse_word_before_a_colon_is_not_a_speaker(tmp_path):
 
     t = read_transcript(path)
 
-    assert [(s, r) for s, r, _ in turns_of(t)] == [("?", "unknown")]
+    assert [(s, r) for s, r, _ in turns_of(t)] == [("?", "interviewee")]
     assert "no speaker labels found" in t.warnings[0]
 
 
@@ -133,10 +133,12 @@ def test_dash_turns_alternate_and_the_first_dash_is_the_interviewer():
 
 
 def test_text_without_any_label_is_one_turn_of_an_unknown_speaker_with_a_warning():
+    """A monologue or a written answer: one turn, taken as the interviewee's so it can be coded."""
     t = read_transcript(DATA / "recit_sans_locuteur.txt")
 
     assert len(t.turns) == 1
-    assert t.turns[0].speaker == "?" and t.turns[0].role == "unknown"
+    assert t.turns[0].speaker == "?" and t.turns[0].role == "interviewee"
+    assert t.role_method.startswith("no speaker labels")
     assert t.turn_text(t.turns[0]) == t.text.strip()
     assert "no speaker labels found" in t.warnings[0]
 
