@@ -198,7 +198,11 @@ def read_coding(path: str | Path, codebook: Codebook, *, name: str | None = None
                             hint="give one coder's file, e.g. corpus/gold/coder1.jsonl")
         unknown = {c for s in spans for c in s.codes if c not in codebook.codes}
         if unknown:
-            raise _unknown_codes_error(unknown, codebook, str(path), GoldError)
+            first = next(i for i, s in enumerate(spans, 1) if set(s.codes) & unknown)
+            err = _unknown_codes_error(unknown, codebook, str(path), GoldError)
+            err.reason += f" (first in span {first}: {spans[first - 1].doc_id} {spans[first - 1].span.start}-" \
+                          f"{spans[first - 1].span.end})"
+            raise GoldError(err.reason, path=err.path, hint=err.hint)
         return Coding(name or next(iter(by_coder)), str(path), "spans", spans=spans)
 
     rows, problems = read_table(path, required=("id", "codes"))
@@ -617,6 +621,9 @@ def read_model_card(path: str | Path) -> tuple[dict[str, Any], Codebook]:
     from .model import CARD
 
     path = Path(path)
+    if path.is_file():
+        raise ModelError("is a file, not a model directory", path=str(path),
+                         hint="give the folder written by `codeur train --out`")
     if not path.is_dir():
         raise ModelError("model directory not found", path=str(path))
     try:

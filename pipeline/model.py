@@ -55,6 +55,9 @@ class TrainedModel:
 
 def load_model(path: str | Path) -> TrainedModel:
     path = Path(path)
+    if path.is_file():
+        raise ModelError("is a file, not a model directory", path=str(path),
+                         hint="give the folder written by `codeur train --out`")
     if not path.is_dir():
         raise ModelError("model directory not found", path=str(path),
                          hint="train one with `codeur train --config configs/train.yaml --out DIR`")

@@ -245,10 +245,11 @@ def test_an_unknown_code_is_named_with_the_codebook_codes(study, tmp_path):
 
 def test_an_unknown_code_in_the_gold_is_named_too(study, tmp_path):
     spans = study.spans(study.gold, "coder1")
-    spans[0]["codes"] = ["cooperation"]
+    spans[2]["codes"] = ["cooperation"]
     gold = write_jsonl(tmp_path / "gold.jsonl", spans)
     res = invoke("evaluate", "--gold", gold, "--pred", study.pred_path, "--out", tmp_path / "x")
     assert res.exit_code == 2 and "[E030]" in res.stderr and "unknown code(s) cooperation" in res.stderr
+    assert f"first in span 3: {spans[2]['doc']} {spans[2]['start']}-{spans[2]['end']}" in res.stderr
 
 
 def test_a_malformed_line_is_reported_by_number_and_the_rest_is_used(study, tmp_path):

@@ -238,3 +238,12 @@ def test_evaluate_warns_when_the_model_learned_from_the_interviews(small_corpus,
     assert result.exit_code == 0, result.output
     assert "were used to train or tune" in result.output and "E01" in result.output
     assert "were used to train or tune" in (tmp_path / "audit" / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_training_config_given_as_the_model_is_named_for_what_it_is(tmp_path):
+    src = tmp_path / "p.jsonl"
+    src.write_text(json.dumps({"id": "p1", "text": "bonjour"}) + "\n", encoding="utf-8")
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text("backend: baseline\n", encoding="utf-8")
+    result = runner.invoke(app, ["classify", str(src), "--model", str(cfg), "--out", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2 and "is a file, not a model directory" in result.output
