@@ -173,19 +173,26 @@ class Segmenter:
         cur: _Group | None = None
         pending: list[int] = []  # backchannels seen since cur's last turn
         i, n = 0, len(turns)
+
+        def close() -> int | None:
+            """End the current group; an included speaker's short turn that was taken as a
+            backchannel gets its own chance: return where to resume, or None."""
+            nonlocal cur, pending
+            groups.append(cur)
+            cur = None
+            restart = [p for p in pending if turns[p].role in roles]
+            pending = []
+            return restart[0] if restart else None
+
         while True:
             if i >= n:
                 if cur is None:
                     break
-                groups.append(cur)
-                cur = None
-                # An included speaker's short turn taken as a backchannel gets its own chance.
-                restart = [p for p in pending if turns[p].role in roles]
-                pending = []
-                if restart:
-                    i = restart[0]
-                    continue
-                break
+                resume = close()
+                if resume is None:
+                    break
+                i = resume
+                continue
             tr = turns[i]
             if cur is not None and tr.speaker == cur.speaker and tr.role == cur.role and has_text[i]:
                 cur.turns.append(i)
@@ -197,12 +204,9 @@ class Segmenter:
                 i += 1
                 continue
             if cur is not None:
-                groups.append(cur)
-                cur = None
-                restart = [p for p in pending if turns[p].role in roles]
-                pending = []
-                if restart:
-                    i = restart[0]
+                resume = close()
+                if resume is not None:
+                    i = resume
                     continue
             if tr.role in roles and has_text[i]:
                 cur = _Group(tr.speaker, tr.role, [i])

@@ -102,13 +102,9 @@ def read_rows(path: str | Path, *, required: Sequence[str] = ("id", "text")) -> 
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                out.errors.append(f"line {n}: not valid JSON ({e.msg})")
-                continue
-            if not isinstance(obj, dict):
-                out.errors.append(f"line {n}: not a JSON object")
+            obj, problem = _parse_line(n, line)
+            if problem:
+                out.errors.append(problem)
                 continue
             missing = [c for c in required if c not in obj]
             if missing:
@@ -134,6 +130,17 @@ def read_passages(path: str | Path) -> tuple[list[Passage], list[str]]:
     return passages, got.errors
 
 
+def _parse_line(n: int, line: str) -> tuple[dict | None, str | None]:
+    """One JSONL line → (object, None), or (None, "line N: reason")."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        return None, f"line {n}: not valid JSON ({e.msg})"
+    if not isinstance(obj, dict):
+        return None, f"line {n}: not a JSON object"
+    return obj, None
+
+
 def iter_jsonl(path: str | Path, *, what: str = "record"):
     """Yield (line number, object) from a JSONL file; the first malformed line is an error naming it."""
     path = Path(path)
@@ -145,10 +152,7 @@ def iter_jsonl(path: str | Path, *, what: str = "record"):
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"line {n}: not valid JSON ({e.msg})", path=str(path)) from None
-            if not isinstance(obj, dict):
-                raise DataError(f"line {n}: expected a JSON object per line ({what})", path=str(path))
+            obj, problem = _parse_line(n, line)
+            if problem:
+                raise DataError(f"{problem} (a {what} per line expected)", path=str(path))
             yield n, obj
