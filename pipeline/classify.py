@@ -11,6 +11,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .context import contexts_for_rows, has_questions
 from .errors import DataError
 from .model import TrainedModel
 
@@ -64,16 +65,31 @@ def gather_rows(inputs: Sequence[str | Path], *, strict: bool = False, speaker_c
     return result
 
 
+def context_note(model: TrainedModel, rows: list[dict]) -> str | None:
+    """A warning when the model reads contexts but the rows give it none to read."""
+    if not model.reads_context or not rows or has_questions(rows):
+        return None
+    bare = model.card.get("scores", {}).get("test_without_context", {}).get("macro_f1")
+    full = model.card.get("scores", {}).get("test", {}).get("macro_f1")
+    measured = (f" (on the test interviews: macro-F1 {bare:.3f} without, {full:.3f} with)"
+                if bare is not None and full is not None else "")
+    return ("this model also reads the interviewer's question before each passage, and these passages have "
+            f"no 'question' field, so they are coded from their own words only, less accurately{measured}; "
+            "classify the transcripts themselves, or passages written by a recent `codeur prepare`")
+
+
 def classify_rows(model: TrainedModel, rows: list[dict], *, batch_size: int = 256, n_process: int = 1,
                   on_batch: Callable[[int], None] | None = None) -> list[dict]:
     """Add `codes` and `scores` to each row (in place) and return the rows."""
     text_field = model.card.get("text_field", "text")
     codes = model.codes
+    contexts = contexts_for_rows(rows, lambda r: _model_text(r, text_field)) if model.reads_context else None
     chunk = max(batch_size * 4, 1)
     for i in range(0, len(rows), chunk):
         part = rows[i:i + chunk]
         probs = model.predict_proba([_model_text(r, text_field) for r in part], batch_size=batch_size,
-                                    n_process=n_process)
+                                    n_process=n_process,
+                                    contexts=contexts[i:i + chunk] if contexts is not None else None)
         decided = model.decide(probs)
         for r, pr, dec in zip(part, probs, decided):
             r["codes"] = [c for c, d in zip(codes, dec) if d]

@@ -272,7 +272,7 @@ def classify(
     strict: bool = typer.Option(False, help="Stop at the first bad file or line."),
 ):
     """Code passages with a trained model: add `codes` and `scores` to each passage."""
-    from .classify import classify_rows, gather_rows
+    from .classify import classify_rows, context_note, gather_rows
     from .model import check_codebook, load_model
     from .tables import write_rows
 
@@ -285,6 +285,9 @@ def classify(
         if got.reports:
             summarise(got.reports)
         raise CodeurError("no passage to classify", hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
+    note = context_note(model, got.rows)
+    if note:
+        err.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
     with progress() as prog:
         task = prog.add_task("classify", total=len(got.rows))
         rows = classify_rows(model, got.rows, batch_size=batch_size, n_process=n_process,

@@ -22,6 +22,7 @@ import yaml
 from .atomic import write_json, write_text
 from .backends import Backend, backend_class
 from .codebook import Codebook, codebook_from_dict, load_codebook
+from .context import Context
 from .errors import ModelError
 
 CARD = "model-card.json"
@@ -46,8 +47,15 @@ class TrainedModel:
     def name(self) -> str:
         return self.card.get("name") or self.path.name
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256, n_process: int = 1) -> np.ndarray:
-        return self.backend.predict_proba(list(texts), batch_size=batch_size, n_process=n_process)
+    @property
+    def reads_context(self) -> bool:
+        """Trained with `context: true`: reads the interviewer's question and the previous passage."""
+        return bool(self.card.get("context"))
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256, n_process: int = 1,
+                      contexts: Sequence[Context] | None = None) -> np.ndarray:
+        extra = {"contexts": list(contexts) if contexts is not None else None} if self.reads_context else {}
+        return self.backend.predict_proba(list(texts), batch_size=batch_size, n_process=n_process, **extra)
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
         return (probs >= self.thresholds[None, :]).astype(np.int8)

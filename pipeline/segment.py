@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .clean import CleanText, get_cleaner
+from .context import question_before
 from .errors import ModelError
 from .segment_config import SegmentConfig, load_segment_config
 from .spans import Span
@@ -94,6 +95,7 @@ class _Job:
     unit_end: list[int] = field(default_factory=list)
     strength: list[int] = field(default_factory=list)  # strength[k]: cut before word k
     bounds: tuple[int, int] = (0, 0)  # trimmed plain-text range of the group
+    question: str = ""  # the interviewer's words before the group (pipeline/context.py)
 
     @property
     def n(self) -> int:
@@ -219,6 +221,7 @@ class Segmenter:
         text = t.text
         cleans = [self._cleaner.clean(text[tr.span.start : tr.span.end], tr.span.start) for tr in t.turns]
         jobs = []
+        roles, clean_texts = [tr.role for tr in t.turns], [c.text for c in cleans]
         min_words = self.config.turns.min_words
         for g in self._groups(t, cleans):
             job = _Job(t, g, [cleans[i] for i in g.turns])
@@ -237,6 +240,7 @@ class Segmenter:
             a, _ = _trimmed(text, first.start, first.end)
             _, b = _trimmed(text, last.start, last.end)
             job.bounds = (a, b)
+            job.question = question_before(roles, clean_texts, g.turns[0])
             if job.n > self.config.split.max_words:
                 self._mark_rule_boundaries(job)
             jobs.append(job)
@@ -408,6 +412,7 @@ class Segmenter:
                     clean_text=" ".join(pieces),
                     n_words=b - a,
                     turn_indices=turn_indices,
+                    question=job.question,
                 )
             )
         return out

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .agreement import precision_recall_f1, summary_scores
 from .backends import backend_class
 from .codebook import load_codebook
+from .context import Context, contexts_for_rows
 from .errors import ConfigError, ModelError
 from .model import save_model
 
@@ -41,6 +42,8 @@ class TrainConfig(BaseModel):
     text: str = Field("clean_text", pattern="^(clean_text|text)$")
     #: also train on a lower-cased, unpunctuated copy of each passage, as real spoken transcripts are
     spoken_augmentation: bool = True
+    #: also read the interviewer's question and the previous passage (pipeline/context.py)
+    context: bool = False
     params: dict[str, Any] = Field(default_factory=dict)
     notes: str = ""
 
@@ -117,14 +120,20 @@ def train(config_path: str | Path, out: str | Path, *, log=print, corpus=None) -
         raise ConfigError(f"no gold coding by {cfg.coder!r}", path=str(config_path),
                           hint=f"coders in the corpus: {', '.join(corpus.labels)}")
 
+    backend = backend_class(cfg.backend)(codes, **cfg.params)
+    if cfg.context and not backend.reads_context:
+        raise ConfigError(f"backend {cfg.backend!r} does not read contexts; set context: false",
+                          path=str(config_path))
+
     def split_data(split: str):
         ps = corpus.passages_of(split)
         texts = [getattr(p, cfg.text) for p in ps]
-        return ps, texts, np.array(corpus.multi_hot(ps, cfg.coder), dtype=np.int8).reshape(len(ps), len(codes))
+        ctx = contexts_for_rows([p.to_dict() for p in ps], lambda r: r[cfg.text]) if cfg.context else None
+        return ps, texts, np.array(corpus.multi_hot(ps, cfg.coder), dtype=np.int8).reshape(len(ps), len(codes)), ctx
 
-    train_ps, train_x, train_y = split_data("train")
-    dev_ps, dev_x, dev_y = split_data("dev")
-    test_ps, test_x, test_y = split_data("test")
+    train_ps, train_x, train_y, train_c = split_data("train")
+    dev_ps, dev_x, dev_y, dev_c = split_data("dev")
+    test_ps, test_x, test_y, test_c = split_data("test")
     if not len(train_ps) or not len(dev_ps):
         raise ConfigError("the train and dev splits need passages", path=str(cfg.splits))
     counts = train_y.sum(axis=0)
@@ -137,27 +146,34 @@ def train(config_path: str | Path, out: str | Path, *, log=print, corpus=None) -
         if n < WARN_POSITIVES:
             log(f"warning: only {int(n)} positive training passages for {c}; its scores will be unreliable")
 
-    fit_x, fit_y = list(train_x), train_y
+    fit_x, fit_y, fit_c = list(train_x), train_y, train_c
     if cfg.spoken_augmentation:
         fit_x = fit_x + [spoken_form(t) for t in train_x]
         fit_y = np.vstack([train_y, train_y])
+        if train_c is not None:
+            fit_c = train_c + [c.map(spoken_form) for c in train_c]
 
-    backend = backend_class(cfg.backend)(codes, **cfg.params)
     log(f"training backend {cfg.backend!r} on {len(train_ps)} passages "
         f"({len(fit_x)} with spoken variants), dev {len(dev_ps)}, seed {cfg.seed}")
     t0 = time.time()
-    backend.fit(fit_x, fit_y, dev_x, dev_y, seed=cfg.seed)
+    backend.fit(fit_x, fit_y, dev_x, dev_y, seed=cfg.seed, **({"contexts": fit_c} if cfg.context else {}))
     seconds = round(time.time() - t0, 1)
 
-    dev_p = backend.predict_proba(dev_x)
+    def predict(texts, ctx):
+        return backend.predict_proba(texts, **({"contexts": ctx} if cfg.context else {}))
+
+    dev_p = predict(dev_x, dev_c)
     thresholds = tune_thresholds(dev_y, dev_p, codes)
     th = np.array([thresholds[c] for c in codes])
     scores = {"dev": summary_scores(dev_y, dev_p >= th, codes)}
     if len(test_ps):
-        test_p = backend.predict_proba(test_x)
-        scores["test"] = summary_scores(test_y, test_p >= th, codes)
-        test_spoken = backend.predict_proba([spoken_form(t) for t in test_x])
+        scores["test"] = summary_scores(test_y, predict(test_x, test_c) >= th, codes)
+        spoken_c = [c.map(spoken_form) for c in test_c] if test_c is not None else None
+        test_spoken = predict([spoken_form(t) for t in test_x], spoken_c)
         scores["test_spoken_form"] = summary_scores(test_y, test_spoken >= th, codes)
+        if cfg.context:  # what a passages table without questions gets
+            bare = predict(test_x, [Context()] * len(test_x))
+            scores["test_without_context"] = summary_scores(test_y, bare >= th, codes)
 
     import platform
 
@@ -176,6 +192,7 @@ def train(config_path: str | Path, out: str | Path, *, log=print, corpus=None) -
         "coder": cfg.coder,
         "text_field": cfg.text,
         "spoken_augmentation": cfg.spoken_augmentation,
+        "context": cfg.context,
         "seed": cfg.seed,
         "data_hash": data_hash(rows),
         "split": {s: sorted({p.doc_id for p in ps}) for s, ps in (("train", train_ps), ("dev", dev_ps), ("test", test_ps))},

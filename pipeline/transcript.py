@@ -106,6 +106,7 @@ class Passage:
     clean_text: str
     n_words: int = 0
     turn_indices: tuple[int, ...] = ()
+    question: str = ""  # the interviewer's words just before it (see pipeline/context.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +120,7 @@ class Passage:
             "clean_text": self.clean_text,
             "n_words": self.n_words,
             "turns": list(self.turn_indices),
+            "question": self.question,
         }
 
     @classmethod
@@ -133,6 +135,7 @@ class Passage:
             clean_text=d.get("clean_text", d["text"]),
             n_words=d.get("n_words", 0),
             turn_indices=tuple(d.get("turns", ())),
+            question=d.get("question") or "",
         )
 
 

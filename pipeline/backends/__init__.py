@@ -2,7 +2,9 @@
 
 Every backend answers the same small protocol (`Backend`): fit on texts with multi-hot labels,
 predict a probability per code, save to a directory, load from it. The CLI, training and the
-audit never know which backend they hold.
+audit never know which backend they hold. A backend with `reads_context = True` also takes one
+`Context` per text (the interviewer's question and the passage before, `pipeline/context.py`);
+the others are never given one.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from ..context import Context
 from ..errors import ConfigError
 
 #: name → "module:Class", imported lazily so that e.g. torch is only loaded when asked for.
@@ -27,6 +30,8 @@ class Backend(ABC):
     """The protocol. `__init__` only stores parameters; learned state ends in `_`."""
 
     name: ClassVar[str]
+    #: whether `fit`/`predict_proba` use the `contexts` argument (training with `context: true`)
+    reads_context: ClassVar[bool] = False
 
     def __init__(self, codes: Sequence[str], **params: Any):
         self.codes = list(codes)
@@ -34,11 +39,13 @@ class Backend(ABC):
 
     @abstractmethod
     def fit(self, texts: Sequence[str], labels: np.ndarray, dev_texts: Sequence[str], dev_labels: np.ndarray,
-            *, seed: int = 0) -> "Backend":
-        """Train on `texts` with multi-hot `labels` (n × len(codes)); dev data only for model selection."""
+            *, seed: int = 0, contexts: Sequence[Context] | None = None) -> "Backend":
+        """Train on `texts` with multi-hot `labels` (n × len(codes)); dev data only for model selection.
+        `contexts` (one per text) only for a backend that `reads_context`."""
 
     @abstractmethod
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256, n_process: int = 1) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256, n_process: int = 1,
+                      contexts: Sequence[Context] | None = None) -> np.ndarray:
         """One probability per text and code (n × len(codes)), in `self.codes` order."""
 
     @abstractmethod

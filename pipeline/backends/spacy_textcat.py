@@ -217,7 +217,7 @@ class SpacyTextcat(Backend):
             db.add(doc)
         db.to_disk(path)
 
-    def fit(self, texts, labels, dev_texts, dev_labels, *, seed: int = 0) -> "SpacyTextcat":
+    def fit(self, texts, labels, dev_texts, dev_labels, *, seed: int = 0, contexts=None) -> "SpacyTextcat":
         import spacy
         from spacy.cli.train import train as spacy_train
 
@@ -234,7 +234,7 @@ class SpacyTextcat(Backend):
         return self
 
     # -- inference ---------------------------------------------------------------------------------
-    def predict_proba(self, texts, *, batch_size: int = 256, n_process: int = 1) -> np.ndarray:
+    def predict_proba(self, texts, *, batch_size: int = 256, n_process: int = 1, contexts=None) -> np.ndarray:
         if self.nlp_ is None:
             raise ModelError("the spaCy backend is not trained or loaded")
         out = np.zeros((len(texts), len(self.codes)), dtype=np.float32)

@@ -46,7 +46,7 @@ class TransformersClassifier(Backend):
                                    "codeur never downloads models")
         return Path(d)
 
-    def fit(self, texts, labels, dev_texts, dev_labels, *, seed: int = 0) -> "TransformersClassifier":
+    def fit(self, texts, labels, dev_texts, dev_labels, *, seed: int = 0, contexts=None) -> "TransformersClassifier":
         import torch
         from datasets import Dataset
         from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments,
@@ -81,7 +81,7 @@ class TransformersClassifier(Backend):
         self.model_.eval()
         return self
 
-    def predict_proba(self, texts, *, batch_size: int = 32, n_process: int = 1) -> np.ndarray:
+    def predict_proba(self, texts, *, batch_size: int = 32, n_process: int = 1, contexts=None) -> np.ndarray:
         import torch
 
         if self.model_ is None:
