@@ -17,10 +17,12 @@ passage-only pipeline for them), with the scores measured in the model card
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
 QUESTION_TURNS = 2  # contiguous interviewer turns read before a passage
+_WORD = re.compile(r"\w")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +40,14 @@ EMPTY = Context()
 def question_before(roles: Sequence[str], texts: Sequence[str], first_turn: int,
                     max_turns: int = QUESTION_TURNS) -> str:
     """The interviewer's words before turn `first_turn`: the nearest interviewer turn and, when the
-    interviewer spoke several turns in a row, the one before it (up to `max_turns`)."""
+    interviewer spoke several turns in a row, the one before it (up to `max_turns`). Turns left
+    without a word (a « hm hm » the cleaner removed) are passed over."""
     i = first_turn - 1
     while i >= 0 and roles[i] != "interviewer":
         i -= 1
     parts: list[str] = []
     while i >= 0 and roles[i] == "interviewer" and len(parts) < max_turns:
-        if texts[i].strip():
+        if _WORD.search(texts[i]):
             parts.insert(0, texts[i].strip())
         i -= 1
     return " ".join(parts)

@@ -114,16 +114,16 @@ def train(config_path: str | Path, out: str | Path, *, log=print, corpus=None) -
     cfg = load_train_config(config_path)
     codebook = load_codebook(cfg.codebook)
     codes = codebook.codes
+    backend = backend_class(cfg.backend)(codes, **cfg.params)
+    if cfg.context and not backend.reads_context:
+        raise ConfigError(f"backend {cfg.backend!r} does not read contexts; set context: false",
+                          path=str(config_path))
     seed_everything(cfg.seed)
     corpus = corpus or load_corpus(cfg.corpus, codebook=codebook, splits_path=cfg.splits)
     if cfg.coder not in corpus.labels:
         raise ConfigError(f"no gold coding by {cfg.coder!r}", path=str(config_path),
                           hint=f"coders in the corpus: {', '.join(corpus.labels)}")
 
-    backend = backend_class(cfg.backend)(codes, **cfg.params)
-    if cfg.context and not backend.reads_context:
-        raise ConfigError(f"backend {cfg.backend!r} does not read contexts; set context: false",
-                          path=str(config_path))
 
     def split_data(split: str):
         ps = corpus.passages_of(split)

@@ -10,6 +10,7 @@ question does worse on them than one that never had it.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -41,17 +42,19 @@ class TfidfLogReg(Backend):
                 ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(p["char_ngrams"]), min_df=p["min_df"],
                                          sublinear_tf=True, lowercase=True))]
 
-    def _build(self, seed: int, with_context: bool):
+    def _build(self, seed: int, columns: Sequence[int] = ()):
         from sklearn.compose import ColumnTransformer
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier
         from sklearn.pipeline import make_pipeline, make_union
 
         p = self.params
-        if with_context:  # columns of the object array made by _matrix: passage, question, previous
+        if columns:  # of the object array made by _matrix: 0 passage, 1 question, 2 previous
             blocks, weights = [], {}
             for col, part, w in ((0, "passage", 1.0), (1, "question", p["question_weight"]),
                                  (2, "previous", p["previous_weight"])):
+                if col not in columns:
+                    continue
                 for kind, vec in self._vectorizers():
                     blocks.append((f"{part}_{kind}", vec, col))
                     weights[f"{part}_{kind}"] = float(w)
@@ -87,11 +90,16 @@ class TfidfLogReg(Backend):
         empty = [c for c, n in zip(self.codes, labels.sum(axis=0)) if n == 0]
         if empty:
             raise ModelError(f"no positive training example for {', '.join(empty)}")
-        self.pipeline_ = self._build(seed, False).fit(list(texts), labels)
+        self.pipeline_ = self._build(seed).fit(list(texts), labels)
         self.plain_ = None
         if contexts is not None:
+            X = self._matrix(texts, contexts)
+            # a context column with too few texts to make a vocabulary (no interviewer in any
+            # transcript, say) is left out; the passage column is always in
+            words = re.compile(r"\w\w")
+            columns = [0] + [c for c in (1, 2) if sum(bool(words.search(t)) for t in X[:, c]) >= self.params["min_df"]]
             self.plain_ = self.pipeline_
-            self.pipeline_ = self._build(seed, True).fit(self._matrix(texts, contexts), labels)
+            self.pipeline_ = self._build(seed, columns).fit(X, labels)
         return self
 
     def predict_proba(self, texts, *, batch_size: int = 256, n_process: int = 1, contexts=None) -> np.ndarray:
