@@ -41,9 +41,17 @@ $(MODEL)/model-card.json: configs/train.yaml configs/codebook.yaml configs/split
 $(WORK)/test-predictions.jsonl: $(MODEL)/model-card.json $(CORPUS_FILES)
 	$(CODEUR) classify $$($(CODEUR) corpus-files --split test) --model $(MODEL) --out $@
 
-$(WORK)/audit/report.html: $(WORK)/test-predictions.jsonl $(GOLD_FILES)
+# the yardstick the default is compared with in the audit (passage alone, no context)
+models/baseline/model-card.json: configs/train-baseline.yaml configs/codebook.yaml configs/splits.yaml $(GOLD_FILES) $(CORPUS_FILES) $(SETUP)
+	$(CODEUR) train --config configs/train-baseline.yaml --out models/baseline
+
+$(WORK)/baseline-predictions.jsonl: models/baseline/model-card.json $(CORPUS_FILES)
+	$(CODEUR) classify $$($(CODEUR) corpus-files --split test) --model models/baseline --out $@
+
+$(WORK)/audit/report.html: $(WORK)/test-predictions.jsonl $(WORK)/baseline-predictions.jsonl $(GOLD_FILES)
 	$(CODEUR) evaluate --gold corpus/gold/coder1.jsonl --pred $< --out $(WORK)/audit \
-		--reference corpus/gold/coder2.jsonl --model $(MODEL) --cases corpus/cases.csv --by actor_type,market
+		--reference corpus/gold/coder2.jsonl --model $(MODEL) --cases corpus/cases.csv --by actor_type,market \
+		--compare $(WORK)/baseline-predictions.jsonl
 
 prepare: $(WORK)/passages.jsonl
 train: $(MODEL)/model-card.json

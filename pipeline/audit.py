@@ -514,6 +514,7 @@ class AgreementReport:
     reference: AgreementStats | None = None
     reference_source: dict[str, Any] | None = None
     machine_on_reference: AgreementStats | None = None  # B vs A on the reference's passages, when fewer
+    comparison: dict[str, Any] | None = None  # B against another coding C, both against A (paired)
     overlap_rule: str = ""
     notes: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
@@ -652,9 +653,10 @@ def _groups(refs: Sequence[PassageRef]) -> tuple[list[str], str]:
 def build_report(a: Coding, b: Coding, codebook: Codebook, *, passages: dict[str, PassageRef] | None = None,
                  allow_partial: bool = False, reference: Coding | None = None,
                  model_card: dict[str, Any] | None = None, n_resamples: int = DEFAULT_RESAMPLES,
-                 seed: int = DEFAULT_SEED) -> AgreementReport:
+                 seed: int = DEFAULT_SEED, compare: Coding | None = None) -> AgreementReport:
     """Compare B (e.g. the classifier, coder 2) against reference A (gold, coder 1) on the codebook's
-    codes; optionally a second human coder `reference` against A on the double-coded interviews."""
+    codes; optionally a second human coder `reference` against A on the double-coded interviews, and
+    another model's predictions `compare` (C) against B, both scored against A on the same passages."""
     codes = codebook.codes
     al = align(a, b, codes, passages=passages, allow_partial=allow_partial)
     notes = list(al.notes)
@@ -709,7 +711,47 @@ def build_report(a: Coding, b: Coding, codebook: Codebook, *, passages: dict[str
             notes.append(f"{side.source}: … {len(side.problems) - 20} more skipped row(s)")
     if reference is not None:
         _add_reference(report, al, a, reference, codebook, n_resamples=n_resamples, seed=seed)
+    if compare is not None:
+        _add_comparison(report, al, compare, groups, n_resamples=n_resamples, seed=seed)
     return report
+
+
+def paired_difference(y_a: np.ndarray, y_b: np.ndarray, y_c: np.ndarray, codes: Sequence[str],
+                      groups: Sequence[str], *, n_resamples: int = DEFAULT_RESAMPLES,
+                      seed: int = DEFAULT_SEED) -> dict[str, dict[str, Any]]:
+    """How much better B agrees with A than C does, per overall statistic: the difference of the
+    point estimates, its 95 % percentile interval from a paired cluster bootstrap (B and C are
+    scored on the very same resamples of the interviews, so what the interviews have in common
+    cancels out), and the share of resamples where B is ahead."""
+    point_b, point_c = summary_scores(y_a, y_b, codes), summary_scores(y_a, y_c, codes)
+    out: dict[str, dict[str, Any]] = {}
+    boot_b = cluster_bootstrap(y_a, y_b, groups, n_resamples=n_resamples, seed=seed) if n_resamples else None
+    boot_c = cluster_bootstrap(y_a, y_c, groups, n_resamples=n_resamples, seed=seed) if n_resamples else None
+    for st in OVERALL_STATS:
+        row: dict[str, Any] = {"b": point_b[st], "c": point_c[st], "difference": point_b[st] - point_c[st]}
+        if boot_b is not None:
+            d = boot_b.overall[st] - boot_c.overall[st]
+            row["ci"] = _ci(d)
+            ok = ~np.isnan(d)
+            row["share_b_ahead"] = float(np.mean(d[ok] > 0)) if ok.any() else math.nan
+        out[st] = row
+    return out
+
+
+def _add_comparison(report: AgreementReport, al: Alignment, c: Coding, groups: Sequence[str], *,
+                    n_resamples: int, seed: int) -> None:
+    if c.kind == "spans":
+        raise DataError("--compare takes predictions (passages with 'id' and 'codes'), not spans", path=c.source)
+    missing = [p.id for p in al.passages if p.id not in c.labels]
+    if missing:
+        raise DataError(f"{len(missing)} of the {len(al.passages)} compared passages are not in {c.name} "
+                        f"(first: {missing[0]})", path=c.source,
+                        hint="classify the same inputs with both models, so both code the same passages")
+    y_c = _label_matrix(c, al.passages, al.codes)
+    report.comparison = {"name": c.name, "source": c.source, "n_passages": len(al.passages),
+                         "statistics": paired_difference(al.y_a, al.y_b, y_c, al.codes, groups,
+                                                         n_resamples=n_resamples, seed=seed)}
+    report.notes.extend(f"{c.source}: skipped {p}" for p in c.problems[:20])
 
 
 def _add_reference(report: AgreementReport, al: Alignment, a: Coding, ref: Coding, codebook: Codebook, *,
@@ -820,6 +862,22 @@ def headline_lines(metrics: dict[str, Any], metrics_path: str | Path | None = No
         if mor:
             lines.append(f"{mor['b_name']} on the same passages:")
             lines.append("  " + figures(mor))
+    cmp = metrics.get("comparison")
+    if cmp:
+        st = cmp["statistics"]
+
+        def diff(k: str) -> str:
+            r = st[k]
+            ci = r.get("ci")
+            s = f"{r['difference']:+.3f}"
+            return s + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci and None not in ci else "")
+
+        lines.append(f"{ag['b_name']} minus {cmp['name']}, same passages (paired bootstrap): "
+                     f"macro-F1 {diff('macro_f1')} · micro-F1 {diff('micro_f1')} · mean kappa {diff('mean_kappa')}")
+        ahead = st["macro_f1"].get("share_b_ahead")
+        if ahead is not None and not math.isnan(ahead):
+            lines.append(f"  {cmp['name']}: macro-F1 {st['macro_f1']['c']:.3f}; {ag['b_name']} ahead in "
+                         f"{ahead:.1%} of the resamples")
     cal = metrics.get("calibration")
     if cal:
         lines.append(f"calibration: expected calibration error {format_estimate(cal['ece'])}")

@@ -53,7 +53,7 @@ def _codebook_and_card(model_dir: Optional[Path], codebook_path: Optional[Path])
 def run_audit(a_path: Path, b_path: Path, out_dir: Path, *, a_name: Optional[str], b_name: Optional[str],
               passages: Optional[Path], reference: Optional[Path], model_dir: Optional[Path],
               codebook_path: Optional[Path], allow_partial: bool, n_boot: int, seed: int,
-              cases: Optional[Path] = None, by: Optional[str] = None) -> int:
+              cases: Optional[Path] = None, by: Optional[str] = None, compare: Optional[Path] = None) -> int:
     """Shared by `evaluate` and `audit`: read, compare, write, print the headline; return the exit code."""
     from .audit import build_report, headline_lines, read_coding, read_passage_refs, write_audit
 
@@ -67,9 +67,12 @@ def run_audit(a_path: Path, b_path: Path, out_dir: Path, *, a_name: Optional[str
     if a.name == b.name:
         a.name, b.name = f"{a.name} (A)", f"{b.name} (B)"
     ref = read_coding(reference, codebook) if reference else None
+    other = read_coding(compare, codebook) if compare else None
+    if other is not None and other.name in (a.name, b.name):
+        other.name = f"{other.name} (compared)"
     refs, passage_problems = read_passage_refs(passages) if passages else (None, [])
     report = build_report(a, b, codebook, passages=refs, allow_partial=allow_partial, reference=ref,
-                          model_card=card, n_resamples=n_boot, seed=seed)
+                          model_card=card, n_resamples=n_boot, seed=seed, compare=other)
     if card is not None:  # scores on interviews the model learned from (or was tuned on) are optimistic
         seen = sorted((a.docs & b.docs) & set(card.get("split", {}).get("train", []) + card.get("split", {}).get("dev", [])))
         if seen:
@@ -82,10 +85,12 @@ def run_audit(a_path: Path, b_path: Path, out_dir: Path, *, a_name: Optional[str
     files = write_audit(report, out_dir, extra)
     skipped = False
     for source, problems in ((a.source, a.problems), (b.source, b.problems), (str(passages), passage_problems),
-                             (ref.source if ref else "", ref.problems if ref else [])):
+                             (ref.source if ref else "", ref.problems if ref else []),
+                             (other.source if other else "", other.problems if other else [])):
         _skipped(source, problems)
         skipped = skipped or bool(problems)
-    listed = tuple(f"{s}: skipped" for s in (a.source, b.source, ref.source if ref else a.source))
+    listed = tuple(f"{s}: skipped" for s in (a.source, b.source, ref.source if ref else a.source,
+                                             other.source if other else a.source))
     for note in report.notes:
         if not note.startswith(listed):
             err.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
@@ -142,12 +147,15 @@ def evaluate(
                                          "with --by."),
     by: Optional[str] = typer.Option(None, "--by", help="Add the case matrix (human and machine) and the error "
                                      "analysis by these attributes to the report, e.g. market,actor_type."),
+    compare: Optional[Path] = typer.Option(None, "--compare", help="Another model's predictions on the same "
+                                           "passages: the difference of the two models' agreement with the gold, "
+                                           "with a paired bootstrap interval."),
 ):
     """Audit a classifier against gold coding: per-code agreement with 95 % intervals, calibration,
     disagreements to adjudicate, beside a human double-coding reference."""
     code = run_audit(gold, pred, out_dir, a_name="gold", b_name=None, passages=passages, reference=reference,
                      model_dir=model_dir, codebook_path=codebook, allow_partial=allow_partial, n_boot=n_boot,
-                     seed=seed, cases=cases, by=by)
+                     seed=seed, cases=cases, by=by, compare=compare)
     raise typer.Exit(code)
 
 

@@ -344,6 +344,27 @@ second look, as it may be a slip in the reference coding as well as a classifier
 </dl>"""
 
 
+def _comparison(m: dict) -> str:
+    cmp = m.get("comparison")
+    if not cmp:
+        return ""
+    b = m["agreement"]["b_name"]
+    rows = []
+    for key, label in (("macro_f1", "macro-F1"), ("micro_f1", "micro-F1"), ("mean_kappa", "mean kappa"),
+                       ("mean_alpha", "mean alpha")):
+        r = cmp["statistics"][key]
+        ci = r.get("ci")
+        diff = f"{r['difference']:+.3f}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci and None not in ci else "")
+        ahead = r.get("share_b_ahead")
+        rows.append([label, num(r["b"]), num(r["c"]), esc(diff), "—" if _undefined(ahead) else f"{ahead:.1%}"])
+    return (f'<h2>{esc(b)} against {esc(cmp["name"])}</h2>'
+            f'<p>Both scored against {esc(m["agreement"]["a_name"])} on the same {cmp["n_passages"]} passages. The '
+            "interval of the difference comes from a paired bootstrap: both are recomputed on the very same "
+            "resamples of the interviews.</p>"
+            + _table(["statistic", esc(b), esc(cmp["name"]), "difference [95 % interval]", f"resamples where {esc(b)} is ahead"],
+                     rows, num_cols=(1, 2, 3, 4)))
+
+
 def render_report(metrics: dict[str, Any], extra: Sequence[tuple[str, str]] = ()) -> str:
     """The whole report page from a metrics dict (`AgreementReport.to_dict()` or metrics.json);
     `extra` adds (title, HTML fragment) sections before "How to read this", e.g. the case matrix."""
@@ -352,7 +373,7 @@ def render_report(metrics: dict[str, Any], extra: Sequence[tuple[str, str]] = ()
                   if notes else "")
     sections = [
         _header(metrics),
-        "<h2>Headline</h2>", _cards(metrics), notes_html,
+        "<h2>Headline</h2>", _cards(metrics), notes_html, _comparison(metrics),
         "<h2>Per code</h2>", _per_code_table(metrics),
         "<h2>Agreement per code</h2>", _bars(metrics),
         "<h2>Confusion counts</h2>", _confusion(metrics),

@@ -354,3 +354,51 @@ def test_read_coding_tells_spans_from_passages(study):
     assert read_coding(study.gold_path, CB).kind == "spans"
     pred = read_coding(study.pred_path, CB)
     assert pred.kind == "passages" and pred.name == "tiny" and len(pred.scores) == 32
+
+
+# --- two models against the same gold: the paired difference ----------------------------------------
+
+def test_paired_difference_of_two_models_on_the_same_resamples():
+    from pipeline.agreement import cluster_bootstrap, summary_scores
+    from pipeline.audit import paired_difference
+
+    rng = np.random.default_rng(1)
+    gold = (rng.random((60, 3)) < 0.4).astype(int)
+    worse = np.where(rng.random(gold.shape) < 0.25, 1 - gold, gold)
+    better = np.where(rng.random(gold.shape) < 0.05, 1 - gold, gold)
+    groups = [f"E{k // 10}" for k in range(60)]
+    d = paired_difference(gold, better, worse, ["a", "b", "c"], groups, n_resamples=300, seed=4)
+    f1 = d["macro_f1"]
+    expected = (summary_scores(gold, better, ["a", "b", "c"])["macro_f1"]
+                - summary_scores(gold, worse, ["a", "b", "c"])["macro_f1"])
+    assert f1["difference"] == pytest.approx(expected)
+    assert 0 < f1["ci"][0] < f1["difference"] < f1["ci"][1] and f1["share_b_ahead"] == 1.0
+    # paired: the interval is that of the per-resample differences, not of two separate bootstraps
+    b = cluster_bootstrap(gold, better, groups, n_resamples=300, seed=4).overall["macro_f1"]
+    w = cluster_bootstrap(gold, worse, groups, n_resamples=300, seed=4).overall["macro_f1"]
+    assert f1["ci"] == pytest.approx(list(np.percentile(b - w, [2.5, 97.5])))
+    same = paired_difference(gold, worse, worse.copy(), ["a", "b", "c"], groups, n_resamples=100)
+    assert same["mean_kappa"]["difference"] == 0 and same["mean_kappa"]["ci"] == [0.0, 0.0]
+
+
+def test_evaluate_compares_with_another_models_predictions(study, tmp_path):
+    other = [dict(r, codes=[c for c in CODES if c not in r["codes"]][:1], model="other")
+             for r in study.prediction_rows()]
+    other_path = write_jsonl(tmp_path / "other.jsonl", other)
+    out = tmp_path / "audit"
+    res = invoke("evaluate", "--gold", study.gold_path, "--pred", study.pred_path, "--out", out,
+                 "--model", study.model_dir, "--bootstrap", 200, "--compare", other_path)
+    assert res.exit_code == 0, res.output
+    assert re.search(r"tiny minus other, same passages \(paired bootstrap\): macro-F1 \+\d\.\d{3} \[", res.stdout)
+    m = strict_json(out / "metrics.json")
+    st = m["comparison"]["statistics"]["macro_f1"]
+    assert m["comparison"]["n_passages"] == 32 and st["difference"] == pytest.approx(st["b"] - st["c"])
+    assert "paired bootstrap" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_comparison_that_misses_passages_is_refused(study, tmp_path):
+    other_path = write_jsonl(tmp_path / "other.jsonl", study.prediction_rows()[:-3])
+    res = invoke("evaluate", "--gold", study.gold_path, "--pred", study.pred_path, "--out", tmp_path / "a",
+                 "--compare", other_path)
+    assert res.exit_code != 0
+    assert "3 of the 32 compared passages are not in" in res.output and "Traceback" not in res.output
