@@ -145,6 +145,7 @@ def card_markdown(card: dict[str, Any]) -> str:
              f"- labels: {', '.join(card['labels'])}",
              f"- training data: `{card.get('data_hash')}`, coder {card.get('coder')}, seed {card.get('seed')}",
              f"- split: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in card.get("split", {}).items()),
+             f"- reads the interviewer's question and the previous passage: {'yes' if card.get('context') else 'no'}",
              f"- trained in {card.get('training_seconds')} s on {card.get('created')}",
              f"- libraries: " + ", ".join(f"{k} {v}" for k, v in card.get("library_versions", {}).items()), ""]
     for split in ("dev", "test"):
@@ -159,4 +160,10 @@ def card_markdown(card: dict[str, Any]) -> str:
             lines.append(f"| {c} | {card['thresholds'][c]:.2f} | {r['prevalence']:.3f} | {r['precision']:.3f} | "
                          f"{r['recall']:.3f} | {r['f1']:.3f} | {r['kappa']:.3f} |")
         lines.append("")
+    for key, what in (("test_spoken_form", "the test interviews in spoken form (lower case, no punctuation)"),
+                      ("test_without_context", "the test interviews without questions (a bare passages table)")):
+        sc = card.get("scores", {}).get(key)
+        if sc:
+            lines += [f"On {what}: macro-F1 {sc['macro_f1']:.3f} · micro-F1 {sc['micro_f1']:.3f} · "
+                      f"mean kappa {sc['mean_kappa']:.3f}", ""]
     return "\n".join(lines)

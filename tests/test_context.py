@@ -148,6 +148,9 @@ def test_the_card_says_the_model_reads_contexts_and_scores_it_without(context_mo
     card = json.loads((context_model / "model-card.json").read_text(encoding="utf-8"))
     assert card["context"] is True
     assert {"test", "test_without_context", "test_spoken_form"} <= set(card["scores"])
+    md = (context_model / "model-card.md").read_text(encoding="utf-8")
+    assert "reads the interviewer's question and the previous passage: yes" in md
+    assert "On the test interviews without questions (a bare passages table): macro-F1" in md
 
 
 def test_transcript_and_prepared_table_give_the_same_scores(small_corpus, context_model, tmp_path):
