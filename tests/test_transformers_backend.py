@@ -50,3 +50,23 @@ def test_a_model_name_instead_of_a_local_folder_is_refused(tmp_path):
     clf = backend_class("transformers")(CODES, model_dir="almanach/camembertv2-base")
     with pytest.raises(ConfigError, match="local model folder"):
         clf.fit(TEXTS, LABELS, TEXTS, LABELS)
+
+
+def test_contexts_are_read_as_the_second_text_of_a_pair(tiny_camembert, tmp_path):
+    from pipeline.backends.transformers_backend import context_text
+    from pipeline.context import Context
+
+    ctx = [Context("Et vos voisins ?", ""), Context("Et la confiance ?", "on se connaît depuis longtemps")] * 12
+    assert context_text(ctx[1]) == "Et la confiance ? | on se connaît depuis longtemps"
+    assert context_text(Context("", "avant")) == "avant" and context_text(Context("q ?", "")) == "q ?"
+    cls = backend_class("transformers")
+    clf = cls(CODES, model_dir=str(tiny_camembert), epochs=1, batch_size=8, max_length=16, learning_rate=1e-3)
+    clf.fit(TEXTS, LABELS, TEXTS[:4], LABELS[:4], seed=0, contexts=ctx)
+    enc = clf._encode(TEXTS[:2], [context_text(c) for c in ctx[:2]])
+    assert all(len(ids) <= 16 for ids in enc["input_ids"])  # the pair is cut to max_length
+    with_q = clf.predict_proba(TEXTS[:4], contexts=ctx[:4])
+    assert with_q.shape == (4, 2)
+    assert not np.allclose(with_q, clf.predict_proba(TEXTS[:4]))  # the question changes the input
+    clf.save(tmp_path)
+    again = cls.load(tmp_path, CODES, clf.params)
+    np.testing.assert_allclose(again.predict_proba(TEXTS[:4], contexts=ctx[:4]), with_q, atol=1e-5)

@@ -1,7 +1,10 @@
 """Transformers backend: fine-tunes a local encoder directory (CamemBERT family, e.g. a downloaded
 `almanach/camembertv2-base`) for multi-label classification with `Trainer` and `datasets`.
 
-Loads strictly offline, by path: nothing is ever fetched from a hub.
+Loads strictly offline, by path: nothing is ever fetched from a hub. Trained with contexts
+(`context: true`), it reads each passage as the first text of a pair whose second text is the
+interviewer's question and the previous passage (`context_text`), cut first when too long.
+A loaded model runs on the GPU when there is one.
 """
 from __future__ import annotations
 
@@ -20,8 +23,14 @@ from ..errors import ConfigError, ModelError
 from . import Backend
 
 
+def context_text(c) -> str:
+    """The second text of the pair: the question, then the previous passage."""
+    return f"{c.question} | {c.previous}".strip(" |") if c.previous else c.question
+
+
 class TransformersClassifier(Backend):
     name = "transformers"
+    reads_context = True
 
     DEFAULTS: dict[str, Any] = {
         "model_dir": None,        # local folder with config.json, weights and tokenizer files
@@ -61,11 +70,15 @@ class TransformersClassifier(Backend):
         )
         p = self.params
 
-        def encode(batch):
-            return self.tokenizer_(batch["text"], truncation=True, max_length=p["max_length"])
+        columns = {"text": list(texts), "labels": np.asarray(labels, dtype=np.float32).tolist()}
+        if contexts is not None:
+            columns["context"] = [context_text(c) for c in contexts]
 
-        train_ds = Dataset.from_dict({"text": list(texts), "labels": np.asarray(labels, dtype=np.float32).tolist()})
-        train_ds = train_ds.map(encode, batched=True, remove_columns=["text"])
+        def encode(batch):
+            return self._encode(batch["text"], batch.get("context"))
+
+        train_ds = Dataset.from_dict(columns)
+        train_ds = train_ds.map(encode, batched=True, remove_columns=[c for c in columns if c != "labels"])
         with tempfile.TemporaryDirectory(prefix="codeur-hf-") as tmp:
             args = TrainingArguments(
                 output_dir=tmp, num_train_epochs=p["epochs"], per_device_train_batch_size=p["batch_size"],
@@ -81,17 +94,26 @@ class TransformersClassifier(Backend):
         self.model_.eval()
         return self
 
+    def _encode(self, texts, pairs=None, **kw):
+        """Tokenize passages, with their context as the pair's second text when given: the longer of
+        the two is cut first, so a long previous passage never pushes the passage out."""
+        if pairs is None:
+            return self.tokenizer_(list(texts), truncation=True, max_length=self.params["max_length"], **kw)
+        return self.tokenizer_(list(texts), list(pairs), truncation="longest_first",
+                               max_length=self.params["max_length"], **kw)
+
     def predict_proba(self, texts, *, batch_size: int = 32, n_process: int = 1, contexts=None) -> np.ndarray:
         import torch
 
         if self.model_ is None:
             raise ModelError("the transformers backend is not trained or loaded")
         device = next(self.model_.parameters()).device
+        pairs = [context_text(c) for c in contexts] if contexts is not None else None
         out = np.zeros((len(texts), len(self.codes)), dtype=np.float32)
         with torch.inference_mode():
             for i in range(0, len(texts), batch_size):
-                enc = self.tokenizer_(list(texts[i:i + batch_size]), truncation=True, padding=True,
-                                      max_length=self.params["max_length"], return_tensors="pt").to(device)
+                enc = self._encode(texts[i:i + batch_size], pairs[i:i + batch_size] if pairs else None,
+                                   padding=True, return_tensors="pt").to(device)
                 out[i:i + batch_size] = torch.sigmoid(self.model_(**enc).logits).float().cpu().numpy()
         return out
 
@@ -109,6 +131,10 @@ class TransformersClassifier(Backend):
             self.model_ = AutoModelForSequenceClassification.from_pretrained(path / "hf", local_files_only=True)
         except (OSError, ValueError) as e:
             raise ModelError(f"cannot load the transformers model ({type(e).__name__}: {e})", path=str(path)) from None
+        import torch
+
+        if torch.cuda.is_available():
+            self.model_.to("cuda")
         self.model_.eval()
         return self
 
