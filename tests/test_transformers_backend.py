@@ -70,3 +70,19 @@ def test_contexts_are_read_as_the_second_text_of_a_pair(tiny_camembert, tmp_path
     clf.save(tmp_path)
     again = cls.load(tmp_path, CODES, clf.params)
     np.testing.assert_allclose(again.predict_proba(TEXTS[:4], contexts=ctx[:4]), with_q, atol=1e-5)
+
+
+def test_a_half_precision_checkpoint_is_fine_tuned_in_float32(tiny_camembert, tmp_path):
+    import shutil
+
+    import torch
+    from transformers import CamembertForSequenceClassification
+
+    half = tmp_path / "half"
+    shutil.copytree(tiny_camembert, half)
+    CamembertForSequenceClassification.from_pretrained(tiny_camembert).half().save_pretrained(half)
+    clf = backend_class("transformers")(CODES, model_dir=str(half), epochs=1, batch_size=8, max_length=32,
+                                        learning_rate=1e-3)
+    clf.fit(TEXTS, LABELS, TEXTS[:4], LABELS[:4], seed=0)
+    assert next(clf.model_.parameters()).dtype == torch.float32
+    assert np.isfinite(clf.predict_proba(TEXTS[:4])).all()

@@ -8,6 +8,7 @@ A loaded model runs on the GPU when there is one.
 """
 from __future__ import annotations
 
+import math
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a hub, whatever the caller forgot
@@ -65,7 +66,10 @@ class TransformersClassifier(Backend):
         set_seed(seed)
         self.tokenizer_ = AutoTokenizer.from_pretrained(src, local_files_only=True)
         self.model_ = AutoModelForSequenceClassification.from_pretrained(
-            src, local_files_only=True, num_labels=len(self.codes), problem_type="multi_label_classification",
+            # float32 whatever the checkpoint holds: transformers 5 keeps a half-precision checkpoint in
+            # half precision, and fine-tuning it without mixed precision gives NaN scores
+            src, local_files_only=True, dtype=torch.float32,
+            num_labels=len(self.codes), problem_type="multi_label_classification",
             id2label=dict(enumerate(self.codes)), label2id={c: i for i, c in enumerate(self.codes)},
         )
         p = self.params
@@ -82,7 +86,9 @@ class TransformersClassifier(Backend):
         with tempfile.TemporaryDirectory(prefix="codeur-hf-") as tmp:
             args = TrainingArguments(
                 output_dir=tmp, num_train_epochs=p["epochs"], per_device_train_batch_size=p["batch_size"],
-                learning_rate=p["learning_rate"], weight_decay=p["weight_decay"], warmup_ratio=p["warmup_ratio"],
+                learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
+                # steps, not warmup_ratio: transformers 5 dropped that argument
+                warmup_steps=math.ceil(p["warmup_ratio"] * p["epochs"] * math.ceil(len(train_ds) / p["batch_size"])),
                 seed=seed, data_seed=seed, save_strategy="no", report_to=[], logging_strategy="no",
                 use_cpu=not torch.cuda.is_available(), disable_tqdm=True, dataloader_num_workers=0,
             )
@@ -115,6 +121,8 @@ class TransformersClassifier(Backend):
                 enc = self._encode(texts[i:i + batch_size], pairs[i:i + batch_size] if pairs else None,
                                    padding=True, return_tensors="pt").to(device)
                 out[i:i + batch_size] = torch.sigmoid(self.model_(**enc).logits).float().cpu().numpy()
+        if np.isnan(out).any():
+            raise ModelError("the model gives NaN scores: its training diverged (learning rate too high?)")
         return out
 
     def save(self, path: Path) -> None:
@@ -123,16 +131,16 @@ class TransformersClassifier(Backend):
 
     @classmethod
     def load(cls, path: Path, codes, params) -> "TransformersClassifier":
+        import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self = cls(codes, **params)
         try:
             self.tokenizer_ = AutoTokenizer.from_pretrained(path / "hf", local_files_only=True)
-            self.model_ = AutoModelForSequenceClassification.from_pretrained(path / "hf", local_files_only=True)
+            self.model_ = AutoModelForSequenceClassification.from_pretrained(path / "hf", local_files_only=True,
+                                                                             dtype=torch.float32)
         except (OSError, ValueError) as e:
             raise ModelError(f"cannot load the transformers model ({type(e).__name__}: {e})", path=str(path)) from None
-        import torch
-
         if torch.cuda.is_available():
             self.model_.to("cuda")
         self.model_.eval()
