@@ -27,6 +27,7 @@ from .codebook import Codebook, codebook_from_dict
 from .errors import DataError, GoldError, ModelError
 from .gold import OVERLAP_SHARE, GoldSpan, passage_labels, read_gold
 from .spans import Span
+from .tables import from_spreadsheet_text, spreadsheet_text
 from .transcript import Passage
 
 #: Bootstrap defaults: 1000 resamples of the interviews, seed 0, 95 % percentile intervals.
@@ -107,6 +108,7 @@ def _parse_cell(column: str, value: str) -> Any:
     """A CSV cell as `codeur classify` wrote it: offsets as integers, lists and dicts as JSON."""
     if value.strip() == "":
         return None
+    value = from_spreadsheet_text(value)
     if column in ("start", "end", "n_words"):
         return int(value)
     if column in ("codes", "scores", "turns"):
@@ -806,9 +808,9 @@ def write_disagreements(path: str | Path, report: AgreementReport) -> int:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(cols)
         for d in report.disagreements:
-            w.writerow([d.passage_id, d.doc_id, d.start, d.end, d.code, d.a, d.b,
+            w.writerow([spreadsheet_text(d.passage_id), spreadsheet_text(d.doc_id), d.start, d.end, d.code, d.a, d.b,
                         "" if d.b_score is None else d.b_score, "" if d.threshold is None else d.threshold,
-                        "" if d.confidence is None else d.confidence, d.text, ""])
+                        "" if d.confidence is None else d.confidence, spreadsheet_text(d.text), ""])
     return len(report.disagreements)
 
 

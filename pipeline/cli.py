@@ -276,6 +276,9 @@ def classify(
     from .model import check_codebook, load_model
     from .tables import write_rows
 
+    from .tables import output_format
+
+    output_format(out_path, fmt)  # a --format that contradicts --out is refused before any work
     model = load_model(model_dir)
     check_codebook(model, codebook)
     got = gather_rows(inputs, strict=strict)

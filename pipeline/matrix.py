@@ -20,6 +20,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from .errors import DataError
+from .tables import spreadsheet_text
 
 ALL = "(all)"            # the attribute/value of the row that covers every interview
 MIN_GROUP = 3            # fewer interviews than this in a group: the test is flagged as fragile
@@ -195,7 +196,7 @@ def write_csv(path: str | Path, rows: Sequence[dict], columns: Sequence[str]) ->
     def cell(v):
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return ""
-        return f"{v:.6g}" if isinstance(v, float) else v
+        return f"{v:.6g}" if isinstance(v, float) else spreadsheet_text(v)
 
     with atomic_open(path) as fh:
         fh.write("\ufeff")

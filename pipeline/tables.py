@@ -5,6 +5,7 @@ Each stage writes a file the next one reads, so a user can stop, inspect and res
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -27,14 +28,50 @@ PASSAGE_SCHEMA = pa.schema([
     pa.field("clean_text", pa.string()),
     pa.field("n_words", pa.int64()),
     pa.field("turns", pa.list_(pa.int64())),
+    pa.field("question", pa.string()),
 ])
+
+#: a cell a spreadsheet would take for a formula: = + - @ tab CR, possibly after escaping quotes
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def spreadsheet_text(value):
+    """A CSV cell a spreadsheet shows as text: a string that starts like a formula (« - Oui, bien
+    sûr », « =A1 », « @ ») gets a leading apostrophe, so Excel or LibreOffice neither evaluate it
+    nor show #NAME?. Numbers are left alone. `from_spreadsheet_text` undoes it exactly."""
+    if isinstance(value, str) and _FORMULA.match(value) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def from_spreadsheet_text(cell: str) -> str:
+    """The value `spreadsheet_text` was given."""
+    return cell[1:] if cell.startswith("'") and _FORMULA.match(cell, 1) else cell
+
+
+_SUFFIXES = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
 
 
 def output_format(path: str | Path, fmt: str | None = None) -> str:
-    if fmt:
-        return fmt.lower()
+    """The format to write: `fmt` if given, else from the file's extension (JSONL by default). A
+    `fmt` that contradicts a known extension (--format parquet --out x.jsonl) is refused: the file
+    would be unreadable by the next command, which goes by the extension."""
     suffix = Path(path).suffix.lower()
-    return {".parquet": "parquet", ".csv": "csv"}.get(suffix, "jsonl")
+    if fmt:
+        fmt = fmt.lower()
+        if suffix in _SUFFIXES and _SUFFIXES[suffix] != fmt:
+            raise DataError(f"--format {fmt} but the file name ends in {suffix}", path=str(path),
+                            hint=f"name the file *.{'jsonl' if fmt == 'jsonl' else fmt}, or leave --format out")
+        return fmt
+    return _SUFFIXES.get(suffix, "jsonl")
 
 
 def write_rows(path: str | Path, rows: Sequence[dict], *, fmt: str | None = None,
@@ -61,7 +98,7 @@ def write_rows(path: str | Path, rows: Sequence[dict], *, fmt: str | None = None
             w = csv.writer(fh)
             w.writerow(cols)
             for r in rows:
-                w.writerow([json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                w.writerow([json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else spreadsheet_text(v)
                             for v in (r.get(c) for c in cols)])
         return len(rows)
     raise DataError(f"unknown output format {fmt!r}", path=str(path), hint="use jsonl, parquet or csv")

@@ -402,3 +402,15 @@ def test_a_comparison_that_misses_passages_is_refused(study, tmp_path):
                  "--compare", other_path)
     assert res.exit_code != 0
     assert "3 of the 32 compared passages are not in" in res.output and "Traceback" not in res.output
+
+
+def test_disagreements_csv_keeps_a_dialogue_dash_as_text(study, tmp_path):
+    rows = study.prediction_rows()
+    for r in rows:
+        r["text"] = "- " + r["text"]
+    pred = write_jsonl(tmp_path / "dash.jsonl", rows)
+    out = tmp_path / "audit"
+    assert invoke("evaluate", "--gold", study.gold_path, "--pred", pred, "--out", out).exit_code == 0
+    with (out / "disagreements.csv").open(encoding="utf-8-sig", newline="") as fh:
+        texts = [r["text"] for r in csv.DictReader(fh)]
+    assert texts and all(t.startswith("'- ") for t in texts)

@@ -178,3 +178,13 @@ def test_a_table_without_questions_is_coded_with_a_warning(context_model, tmp_pa
     assert result.exit_code == 0, result.output
     assert "no 'question' field" in result.output and "macro-F1" in result.output
     assert json.loads(out.read_text(encoding="utf-8"))["scores"]
+
+
+def test_a_parquet_passages_table_keeps_the_question(tmp_path):
+    from pipeline.tables import read_rows, write_passages
+
+    t = interview(("Q", "Et vos voisins ?"), ("R", words(30)))
+    ps = Segmenter(SegmentConfig(split=SplitConfig(sentence_model=None))).segment(t)
+    write_passages(tmp_path / "p.parquet", ps)
+    rows = read_rows(tmp_path / "p.parquet").rows
+    assert rows[0]["question"] == "Et vos voisins ?" and has_questions(rows)
