@@ -20,7 +20,7 @@ def corpus():
 
 def test_the_corpus_rebuilds_byte_for_byte_from_its_authoring_files(tmp_path):
     counts = build_corpus(CORPUS / "authoring", tmp_path)
-    assert counts["transcripts"] == 32
+    assert counts["transcripts"] == len(list((CORPUS / "authoring").glob("*.interview"))) == 60
     names = sorted(p.name for p in (CORPUS / "transcripts").iterdir())
     assert sorted(p.name for p in (tmp_path / "transcripts").iterdir()) == names
     _, mismatch, errors = filecmp.cmpfiles(CORPUS / "transcripts", tmp_path / "transcripts", names, shallow=False)
@@ -62,7 +62,7 @@ def test_loads_as_a_datasetdict_with_declared_features(corpus):
 def test_corpus_stats_and_export_from_the_command_line(tmp_path):
     result = runner.invoke(app, ["corpus-stats", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["transcripts"] == 32
+    assert json.loads(result.output)["transcripts"] == 60
     out = tmp_path / "corpus.jsonl"
     assert runner.invoke(app, ["corpus-export", "--out", str(out)]).exit_code == 0
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
