@@ -199,7 +199,7 @@ def to_dataset_dict(corpus: Corpus, coder: str = "coder1"):
     codes = corpus.codebook.codes
     features = Features({
         "id": Value("string"), "doc_id": Value("string"), "start": Value("int64"), "end": Value("int64"),
-        "text": Value("string"), "clean_text": Value("string"),
+        "text": Value("string"), "clean_text": Value("string"), "question": Value("string"),
         "codes": HFSequence(ClassLabel(names=codes)),
         "labels": HFSequence(Value("float32"), length=len(codes)),
     })
@@ -211,6 +211,7 @@ def to_dataset_dict(corpus: Corpus, coder: str = "coder1"):
             "id": [p.id for p in ps], "doc_id": [p.doc_id for p in ps],
             "start": [p.span.start for p in ps], "end": [p.span.end for p in ps],
             "text": [p.text for p in ps], "clean_text": [p.clean_text for p in ps],
+            "question": [p.question for p in ps],
             "codes": [[i for i, v in enumerate(h) if v] for h in hot],
             "labels": [[float(v) for v in h] for h in hot],
         }, features=features)

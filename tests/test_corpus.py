@@ -57,6 +57,7 @@ def test_loads_as_a_datasetdict_with_declared_features(corpus):
     row = dd["test"][0]
     assert row["text"] == corpus.transcripts[row["doc_id"]].text[row["start"]:row["end"]]
     assert sum(row["labels"]) == len(row["codes"])
+    assert any(r["question"] for r in dd["test"])  # the interviewer's question before each passage
 
 
 def test_corpus_stats_and_export_from_the_command_line(tmp_path):
