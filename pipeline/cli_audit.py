@@ -194,6 +194,8 @@ def suggest_cmd(
     out_path: Path = typer.Option(Path("work/suggestions.jsonl"), "--out", "-o", help=".jsonl, .csv or .parquet."),
     exclude_gold: Optional[List[Path]] = typer.Option(None, "--exclude-gold", help="Gold spans (file or folder): "
                                                       "leave out the interviews already coded there (repeatable)."),
+    per_interview: Optional[int] = typer.Option(None, "--per-interview", help="At most this many passages from "
+                                                "one interview, to spread the batch over interviews."),
 ):
     """The passages the model is least sure of, to code next: smallest |score − threshold| over codes."""
     from .audit import read_model_card
@@ -203,6 +205,8 @@ def suggest_cmd(
 
     if n < 1:
         raise DataError(f"--n {n}: ask for at least one passage")
+    if per_interview is not None and per_interview < 1:
+        raise DataError(f"--per-interview {per_interview}: give at least 1")
     card, _ = read_model_card(model_dir)
     codes = list(card["labels"])
     thresholds = [float(card["thresholds"][c]) for c in codes]
@@ -221,7 +225,7 @@ def suggest_cmd(
         task = prog.add_task("score", total=len(rows))
         scored = score_pool(rows, codes, lambda: load_model(model_dir), model_name=card["name"],
                             on_batch=lambda k: prog.advance(task, k))
-    picks = suggest(scored.rows, codes, thresholds, n)
+    picks = suggest(scored.rows, codes, thresholds, n, per_interview=per_interview)
     write_rows(out_path, [s.to_dict() for s in picks])
     _skipped(str(pool), problems)
     for note in scored.notes:

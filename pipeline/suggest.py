@@ -52,18 +52,39 @@ def uncertainty_margins(scores: np.ndarray, thresholds: np.ndarray) -> tuple[np.
     return gaps[np.arange(len(gaps)), which], which
 
 
+def _interview(row: dict) -> str:
+    doc = row.get("doc_id")
+    return str(doc) if doc else str(row.get("id", "")).split(":")[0]
+
+
 def suggest(rows: Sequence[dict], codes: Sequence[str], thresholds: Sequence[float],
-            n: int = DEFAULT_N) -> list[Suggestion]:
+            n: int = DEFAULT_N, per_interview: int | None = None) -> list[Suggestion]:
     """The `n` rows (each with `id`, `scores` {code: probability}, and ideally `doc_id`, `start`,
-    `end`, `text`) with the smallest margin; ties broken by passage id so the order is reproducible."""
+    `end`, `text`) with the smallest margin; ties broken by passage id so the order is reproducible.
+    `per_interview` caps how many come from one interview (its `doc_id`, else the part of the id
+    before ":"), so that a batch to code is not one interview's hardest stretch."""
     if n < 1:
         raise ValueError("n must be at least 1")
+    if per_interview is not None and per_interview < 1:
+        raise ValueError("per_interview must be at least 1")
     if not rows:
         return []
     scores = np.array([[float(r["scores"][c]) for c in codes] for r in rows])
     th = np.asarray(thresholds, dtype=float)
     margin, which = uncertainty_margins(scores, th)
-    order = sorted(range(len(rows)), key=lambda i: (margin[i], str(rows[i]["id"])))[:n]
+    ranked = sorted(range(len(rows)), key=lambda i: (margin[i], str(rows[i]["id"])))
+    if per_interview is None:
+        order = ranked[:n]
+    else:
+        taken: dict[str, int] = {}
+        order = []
+        for i in ranked:
+            doc = _interview(rows[i])
+            if taken.get(doc, 0) < per_interview:
+                taken[doc] = taken.get(doc, 0) + 1
+                order.append(i)
+                if len(order) == n:
+                    break
     out = []
     for rank, i in enumerate(order, 1):
         r, j = rows[i], int(which[i])

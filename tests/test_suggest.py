@@ -158,3 +158,29 @@ def test_suggest_can_leave_out_interviews_already_coded(tmp_path):
     assert result.exit_code == 0, result.output
     assert "left out 1 passage(s) of 1 interview(s) already coded" in result.output
     assert json.loads(out.read_text(encoding="utf-8").splitlines()[0])["id"] == "E02:0-5"
+
+
+def test_suggestions_can_be_spread_over_interviews(tmp_path):
+    # interview A holds the five least sure passages, B and C the next ones
+    rows = []
+    for doc, base in (("A", 0.50), ("B", 0.45), ("C", 0.40)):
+        for k in range(5):
+            s = {c: 0.05 for c in CODES}
+            s["tacite"] = base - k * 0.001
+            rows.append({"id": f"{doc}:{k * 10}-{k * 10 + 5}", "scores": s})
+    th = [0.5] * len(CODES)
+    plain = suggest(rows, CODES, th, n=6)
+    assert [p.id.split(":")[0] for p in plain] == ["A"] * 5 + ["B"]
+    spread = suggest(rows, CODES, th, n=6, per_interview=2)
+    assert [p.id.split(":")[0] for p in spread] == ["A", "A", "B", "B", "C", "C"]
+    assert [p.margin for p in spread] == sorted(p.margin for p in spread)
+    assert len(suggest(rows, CODES, th, n=10, per_interview=1)) == 3  # fewer than n when the cap binds
+    pool_path = write_jsonl(tmp_path / "pool.jsonl", rows)
+    out = tmp_path / "next.jsonl"
+    res = runner.invoke(app, ["suggest", "--model", str(card_only_model(tmp_path)), "--pool", str(pool_path),
+                              "--n", "4", "--per-interview", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert [json.loads(x)["id"][0] for x in out.read_text(encoding="utf-8").splitlines()] == ["A", "B", "C"]
+    bad = runner.invoke(app, ["suggest", "--model", str(tmp_path / "model"), "--pool", str(pool_path),
+                              "--per-interview", "0"])
+    assert bad.exit_code != 0 and "--per-interview 0" in bad.output
