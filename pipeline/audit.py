@@ -59,6 +59,7 @@ class PassageRef:
     doc_id: str | None
     span: Span | None
     text: str = ""
+    question: str = ""  # the interviewer's words before it, when the input carries them
 
     @property
     def located(self) -> bool:
@@ -257,8 +258,9 @@ def _passage_ref(row: dict, pid: str) -> PassageRef:
         if start is None and end is None:
             start, end = int(m["start"]), int(m["end"])
     span = Span(int(start), int(end)) if start is not None and end is not None else None
-    text = row.get("text")
-    return PassageRef(pid, None if doc is None else str(doc), span, text if isinstance(text, str) else "")
+    text, question = row.get("text"), row.get("question")
+    return PassageRef(pid, None if doc is None else str(doc), span, text if isinstance(text, str) else "",
+                      question if isinstance(question, str) else "")
 
 
 def read_passage_refs(path: str | Path) -> tuple[dict[str, PassageRef], list[str]]:
@@ -436,7 +438,8 @@ def align(a: Coding, b: Coding, codes: Sequence[str], *, passages: dict[str, Pas
     if passages:
         for pid, ref in passages.items():
             old = located.get(pid)
-            located[pid] = PassageRef(pid, ref.doc_id, ref.span, ref.text or (old.text if old else ""))
+            located[pid] = PassageRef(pid, ref.doc_id, ref.span, ref.text or (old.text if old else ""),
+                                      ref.question or (old.question if old else ""))
 
     coverage: dict[str, Any] = {"passages_only_in_a": 0, "passages_only_in_b": 0,
                                 "interviews_only_in_a": [], "interviews_only_in_b": [], "partial": False}
@@ -498,6 +501,7 @@ class Disagreement:
     threshold: float | None
     confidence: float | None  # B's probability for its own decision: score if B coded it, else 1 − score
     text: str
+    question: str = ""  # the interviewer's words before the passage, when known
 
 
 @dataclass
@@ -613,7 +617,8 @@ def disagreements(al: Alignment, thresholds: dict[str, float] | None = None) -> 
             score = float(al.scores_b[i, j])
         rows.append(Disagreement(p.id, p.doc_id, p.span.start if p.span else None, p.span.end if p.span else None,
                                  code, int(al.y_a[i, j]), b, score, (thresholds or {}).get(code),
-                                 None if score is None else round(score if b else 1 - score, 6), p.text))
+                                 None if score is None else round(score if b else 1 - score, 6), p.text,
+                                 p.question))
     # `rows` is already in passage then code order; a stable sort keeps it within equal confidence
     rows.sort(key=lambda d: -(d.confidence if d.confidence is not None else -1.0))
     return rows
@@ -790,7 +795,8 @@ def _add_reference(report: AgreementReport, al: Alignment, a: Coding, ref: Codin
 # --- output ------------------------------------------------------------------------------------
 
 def _csv_columns(report: AgreementReport) -> list[str]:
-    fixed = ["passage_id", "doc_id", "start", "end", "code", "b_score", "threshold", "confidence", "text", "decision"]
+    fixed = ["passage_id", "doc_id", "start", "end", "code", "b_score", "threshold", "confidence", "question", "text",
+             "decision"]
     a_col, b_col = report.a["name"], report.b["name"]
     if a_col == b_col or a_col in fixed:
         a_col = f"{a_col} (A)"
@@ -810,7 +816,8 @@ def write_disagreements(path: str | Path, report: AgreementReport) -> int:
         for d in report.disagreements:
             w.writerow([spreadsheet_text(d.passage_id), spreadsheet_text(d.doc_id), d.start, d.end, d.code, d.a, d.b,
                         "" if d.b_score is None else d.b_score, "" if d.threshold is None else d.threshold,
-                        "" if d.confidence is None else d.confidence, spreadsheet_text(d.text), ""])
+                        "" if d.confidence is None else d.confidence, spreadsheet_text(d.question),
+                        spreadsheet_text(d.text), ""])
     return len(report.disagreements)
 
 

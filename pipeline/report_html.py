@@ -288,7 +288,9 @@ def _disagreements(m: dict, n: int = TOP_DISAGREEMENTS) -> str:
     for d in dis[:n]:
         where = esc(d["doc_id"]) + (f' {d["start"]}–{d["end"]}' if d.get("start") is not None else "")
         rows.append([esc(d["code"]), f'{a}: {"yes" if d["a"] else "no"}<br>{b}: {"yes" if d["b"] else "no"}',
-                     num(d.get("b_score")), num(d.get("threshold"), 2), where, esc(d["text"]), esc(d["passage_id"])])
+                     num(d.get("b_score")), num(d.get("threshold"), 2), where,
+                     (f'<span class="muted">Q: {esc(d["question"])}</span><br>' if d.get("question") else "")
+                     + esc(d["text"]), esc(d["passage_id"])])
     files = m.get("files") or {}
     csv_name = esc(files.get("disagreements", "disagreements.csv"))
     intro = (f'<p>{len(dis)} (passage, code) disagreements in all; the {min(n, len(dis))} on which '

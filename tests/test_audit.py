@@ -148,7 +148,7 @@ def test_disagreements_csv_is_ready_to_adjudicate_most_confident_first(study, tm
         rows = list(csv.DictReader(fh))
     assert len(rows) == int((study.gold != study.pred).sum())
     assert list(rows[0]) == ["passage_id", "doc_id", "start", "end", "code", "gold", "tiny", "b_score", "threshold",
-                             "confidence", "text", "decision"]
+                             "confidence", "question", "text", "decision"]
     confidence = [float(r["confidence"]) for r in rows]
     assert confidence == sorted(confidence, reverse=True)
     assert all(r["decision"] == "" and r["gold"] != r["tiny"] and r["threshold"] == "0.5" for r in rows)
@@ -414,3 +414,16 @@ def test_disagreements_csv_keeps_a_dialogue_dash_as_text(study, tmp_path):
     with (out / "disagreements.csv").open(encoding="utf-8-sig", newline="") as fh:
         texts = [r["text"] for r in csv.DictReader(fh)]
     assert texts and all(t.startswith("'- ") for t in texts)
+
+
+def test_disagreements_show_the_question_before_the_passage(study, tmp_path):
+    rows = study.prediction_rows()
+    for r in rows:
+        r["question"] = f"Et sur {r['id']} ?"
+    pred = write_jsonl(tmp_path / "q.jsonl", rows)
+    out = tmp_path / "audit"
+    assert invoke("evaluate", "--gold", study.gold_path, "--pred", pred, "--out", out).exit_code == 0
+    with (out / "disagreements.csv").open(encoding="utf-8-sig", newline="") as fh:
+        got = list(csv.DictReader(fh))
+    assert got and all(r["question"] == f"Et sur {r['passage_id']} ?" for r in got)
+    assert "Q: Et sur" in (out / "report.html").read_text(encoding="utf-8")
