@@ -873,16 +873,12 @@ def headline_lines(metrics: dict[str, Any], metrics_path: str | Path | None = No
             lines.append("  " + figures(mor))
     cmp = metrics.get("comparison")
     if cmp:
+        from .report_html import format_difference
+
         st = cmp["statistics"]
-
-        def diff(k: str) -> str:
-            r = st[k]
-            ci = r.get("ci")
-            s = f"{r['difference']:+.3f}"
-            return s + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci and None not in ci else "")
-
         lines.append(f"{ag['b_name']} minus {cmp['name']}, same passages (paired bootstrap): "
-                     f"macro-F1 {diff('macro_f1')} · micro-F1 {diff('micro_f1')} · mean kappa {diff('mean_kappa')}")
+                     + " · ".join(f"{label} {format_difference(st[k])}" for k, label in
+                                  (("macro_f1", "macro-F1"), ("micro_f1", "micro-F1"), ("mean_kappa", "mean kappa"))))
         ahead = st["macro_f1"].get("share_b_ahead")
         if ahead is not None and not math.isnan(ahead):
             lines.append(f"  {cmp['name']}: macro-F1 {st['macro_f1']['c']:.3f}; {ag['b_name']} ahead in "

@@ -274,9 +274,7 @@ def classify(
     """Code passages with a trained model: add `codes` and `scores` to each passage."""
     from .classify import classify_rows, context_note, gather_rows
     from .model import check_codebook, load_model
-    from .tables import write_rows
-
-    from .tables import output_format
+    from .tables import output_format, write_rows
 
     output_format(out_path, fmt)  # a --format that contradicts --out is refused before any work
     model = load_model(model_dir)

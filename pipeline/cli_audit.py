@@ -200,7 +200,7 @@ def suggest_cmd(
     """The passages the model is least sure of, to code next: smallest |score − threshold| over codes."""
     from .audit import read_model_card
     from .model import load_model
-    from .suggest import read_pool, score_pool, suggest
+    from .suggest import interview_of, read_pool, score_pool, suggest
     from .tables import write_rows
 
     if n < 1:
@@ -216,7 +216,7 @@ def suggest_cmd(
 
         coded = {gs.doc_id for g in exclude_gold for gs in read_gold(g)}
         before = len(rows)
-        rows = [r for r in rows if str(r.get("doc_id", str(r.get("id", "")).split(":")[0])) not in coded]
+        rows = [r for r in rows if interview_of(r) not in coded]
         err.print(f"note: left out {before - len(rows)} passage(s) of {len(coded)} interview(s) already coded",
                   highlight=False, markup=False)
         if not rows:

@@ -34,9 +34,6 @@ class Context:
         return Context(f(self.question), f(self.previous))
 
 
-EMPTY = Context()
-
-
 def question_before(roles: Sequence[str], texts: Sequence[str], first_turn: int,
                     max_turns: int = QUESTION_TURNS) -> str:
     """The interviewer's words before turn `first_turn`: the nearest interviewer turn and, when the

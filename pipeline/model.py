@@ -54,8 +54,8 @@ class TrainedModel:
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256, n_process: int = 1,
                       contexts: Sequence[Context] | None = None) -> np.ndarray:
-        extra = {"contexts": list(contexts) if contexts is not None else None} if self.reads_context else {}
-        return self.backend.predict_proba(list(texts), batch_size=batch_size, n_process=n_process, **extra)
+        return self.backend.predict_proba(list(texts), batch_size=batch_size, n_process=n_process,
+                                          contexts=list(contexts) if contexts is not None else None)
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
         return (probs >= self.thresholds[None, :]).astype(np.int8)

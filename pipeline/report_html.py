@@ -346,6 +346,12 @@ second look, as it may be a slip in the reference coding as well as a classifier
 </dl>"""
 
 
+def format_difference(r: dict) -> str:
+    """"+0.034 [+0.013, +0.056]": a paired difference (`AgreementReport.comparison`) and its interval."""
+    ci = r.get("ci")
+    return f"{r['difference']:+.3f}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci and None not in ci else "")
+
+
 def _comparison(m: dict) -> str:
     cmp = m.get("comparison")
     if not cmp:
@@ -355,10 +361,8 @@ def _comparison(m: dict) -> str:
     for key, label in (("macro_f1", "macro-F1"), ("micro_f1", "micro-F1"), ("mean_kappa", "mean kappa"),
                        ("mean_alpha", "mean alpha")):
         r = cmp["statistics"][key]
-        ci = r.get("ci")
-        diff = f"{r['difference']:+.3f}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci and None not in ci else "")
         ahead = r.get("share_b_ahead")
-        rows.append([label, num(r["b"]), num(r["c"]), esc(diff), "—" if _undefined(ahead) else f"{ahead:.1%}"])
+        rows.append([label, num(r["b"]), num(r["c"]), esc(format_difference(r)), "—" if _undefined(ahead) else f"{ahead:.1%}"])
     return (f'<h2>{esc(b)} against {esc(cmp["name"])}</h2>'
             f'<p>Both scored against {esc(m["agreement"]["a_name"])} on the same {cmp["n_passages"]} passages. The '
             "interval of the difference comes from a paired bootstrap: both are recomputed on the very same "

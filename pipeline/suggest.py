@@ -52,7 +52,8 @@ def uncertainty_margins(scores: np.ndarray, thresholds: np.ndarray) -> tuple[np.
     return gaps[np.arange(len(gaps)), which], which
 
 
-def _interview(row: dict) -> str:
+def interview_of(row: dict) -> str:
+    """A passage row's interview: its `doc_id`, else the part of its id before ":"."""
     doc = row.get("doc_id")
     return str(doc) if doc else str(row.get("id", "")).split(":")[0]
 
@@ -79,7 +80,7 @@ def suggest(rows: Sequence[dict], codes: Sequence[str], thresholds: Sequence[flo
         taken: dict[str, int] = {}
         order = []
         for i in ranked:
-            doc = _interview(rows[i])
+            doc = interview_of(rows[i])
             if taken.get(doc, 0) < per_interview:
                 taken[doc] = taken.get(doc, 0) + 1
                 order.append(i)

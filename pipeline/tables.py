@@ -35,19 +35,14 @@ PASSAGE_SCHEMA = pa.schema([
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
 
 
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def spreadsheet_text(value):
     """A CSV cell a spreadsheet shows as text: a string that starts like a formula (« - Oui, bien
     sûr », « =A1 », « @ ») gets a leading apostrophe, so Excel or LibreOffice neither evaluate it
     nor show #NAME?. Numbers are left alone. `from_spreadsheet_text` undoes it exactly."""
-    if isinstance(value, str) and _FORMULA.match(value) and not _is_number(value):
+    if isinstance(value, str) and _FORMULA.match(value) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -69,7 +64,7 @@ def output_format(path: str | Path, fmt: str | None = None) -> str:
         fmt = fmt.lower()
         if suffix in _SUFFIXES and _SUFFIXES[suffix] != fmt:
             raise DataError(f"--format {fmt} but the file name ends in {suffix}", path=str(path),
-                            hint=f"name the file *.{'jsonl' if fmt == 'jsonl' else fmt}, or leave --format out")
+                            hint=f"name the file *.{fmt}, or leave --format out")
         return fmt
     return _SUFFIXES.get(suffix, "jsonl")
 

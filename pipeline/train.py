@@ -124,7 +124,6 @@ def train(config_path: str | Path, out: str | Path, *, log=print, corpus=None) -
         raise ConfigError(f"no gold coding by {cfg.coder!r}", path=str(config_path),
                           hint=f"coders in the corpus: {', '.join(corpus.labels)}")
 
-
     def split_data(split: str):
         ps = corpus.passages_of(split)
         texts = [getattr(p, cfg.text) for p in ps]
@@ -156,11 +155,11 @@ def train(config_path: str | Path, out: str | Path, *, log=print, corpus=None) -
     log(f"training backend {cfg.backend!r} on {len(train_ps)} passages "
         f"({len(fit_x)} with spoken variants), dev {len(dev_ps)}, seed {cfg.seed}")
     t0 = time.time()
-    backend.fit(fit_x, fit_y, dev_x, dev_y, seed=cfg.seed, **({"contexts": fit_c} if cfg.context else {}))
+    backend.fit(fit_x, fit_y, dev_x, dev_y, seed=cfg.seed, contexts=fit_c)  # contexts None unless cfg.context
     seconds = round(time.time() - t0, 1)
 
     def predict(texts, ctx):
-        return backend.predict_proba(texts, **({"contexts": ctx} if cfg.context else {}))
+        return backend.predict_proba(texts, contexts=ctx)
 
     dev_p = predict(dev_x, dev_c)
     thresholds = tune_thresholds(dev_y, dev_p, codes)

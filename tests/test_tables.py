@@ -17,7 +17,7 @@ def test_spreadsheet_escaping_is_undone_exactly(s):
     assert from_spreadsheet_text(spreadsheet_text(s)) == s
 
 
-@pytest.mark.parametrize("text", ["- Oui, bien sûr.", "=HYPERLINK(\"x\")", "+33 6 12", "@moi", "\tbonjour"])
+@pytest.mark.parametrize("text", ["- Oui, bien sûr.", "=HYPERLINK(\"x\")", "+33 6 12", "@moi", "\tbonjour", "-inf"])
 def test_a_cell_that_looks_like_a_formula_is_written_as_text(text):
     assert spreadsheet_text(text) == "'" + text
 

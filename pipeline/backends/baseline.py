@@ -90,16 +90,16 @@ class TfidfLogReg(Backend):
         empty = [c for c, n in zip(self.codes, labels.sum(axis=0)) if n == 0]
         if empty:
             raise ModelError(f"no positive training example for {', '.join(empty)}")
-        self.pipeline_ = self._build(seed).fit(list(texts), labels)
-        self.plain_ = None
-        if contexts is not None:
-            X = self._matrix(texts, contexts)
-            # a context column with too few texts to make a vocabulary (no interviewer in any
-            # transcript, say) is left out; the passage column is always in
-            words = re.compile(r"\w\w")
-            columns = [0] + [c for c in (1, 2) if sum(bool(words.search(t)) for t in X[:, c]) >= self.params["min_df"]]
-            self.plain_ = self.pipeline_
-            self.pipeline_ = self._build(seed, columns).fit(X, labels)
+        plain = self._build(seed).fit(list(texts), labels)
+        if contexts is None:
+            self.pipeline_, self.plain_ = plain, None
+            return self
+        X = self._matrix(texts, contexts)
+        # a context column with too few texts to make a vocabulary (no interviewer in any
+        # transcript, say) is left out; the passage column is always in
+        words = re.compile(r"\w\w")
+        columns = [0] + [c for c in (1, 2) if sum(bool(words.search(t)) for t in X[:, c]) >= self.params["min_df"]]
+        self.pipeline_, self.plain_ = self._build(seed, columns).fit(X, labels), plain
         return self
 
     def predict_proba(self, texts, *, batch_size: int = 256, n_process: int = 1, contexts=None) -> np.ndarray:

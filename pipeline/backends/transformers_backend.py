@@ -26,7 +26,7 @@ from . import Backend
 
 def context_text(c) -> str:
     """The second text of the pair: the question, then the previous passage."""
-    return f"{c.question} | {c.previous}".strip(" |") if c.previous else c.question
+    return " | ".join(t for t in (c.question, c.previous) if t)
 
 
 class TransformersClassifier(Backend):
