@@ -8,7 +8,6 @@ coding (`corpus/coding2/<ID>.jsonl`, quotes + codes) is located the same way (`c
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from collections import Counter, defaultdict

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
-from .errors import CodeurError, InputFileError, UnsupportedFormatError
+from .errors import CodeurError, InputFileError
 from .transcript import Passage, Transcript
 
 #: Documentation files that sit beside transcripts in real folders; skipped when a folder is walked.

@@ -6,7 +6,6 @@ classifier's architecture is chosen by name (`architecture: ensemble | reduce | 
 """
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence

@@ -13,7 +13,7 @@ from ..errors import InputFileError
 from ..transcript import Transcript
 from .labels import Label, LabelFinder
 from .layout import lay_out_lines
-from .office import check_package, turn_table_rows
+from .office import add_table_lines, check_package
 from .speakers import SpeakerConfig
 
 
@@ -39,24 +39,12 @@ def read_docx(path: Path, config: SpeakerConfig) -> Transcript:
         if isinstance(block, str):
             lines.extend(block.split("\n"))  # a manual line break starts a new line
         else:
-            _add_table(block, finder, lines, given)
+            add_table_lines(block, finder, lines, given)
     layout = lay_out_lines(lines, config, given=given, unit="paragraph")
     return Transcript(
         doc_id=path.stem, source=str(path), format="docx", text=layout.text, turns=layout.turns,
         metadata={**metadata, **layout.metadata}, warnings=layout.warnings,
     )
-
-
-def _add_table(cells: list[list[str]], finder: LabelFinder, lines: list[str], given: dict[int, Label]) -> None:
-    rows = turn_table_rows(cells, finder)
-    if rows is None:  # not a turn table: its cells are read like paragraphs
-        for row in cells:
-            lines.extend(line for text in row if text.strip() for line in text.split("\n"))
-        return
-    for row in rows:
-        if row.label is not None:
-            given[len(lines)] = row.label
-        lines.append(row.line)
 
 
 def _unique_cells(cells):

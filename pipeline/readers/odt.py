@@ -14,7 +14,7 @@ from ..errors import InputFileError
 from ..transcript import Transcript
 from .labels import Label, LabelFinder
 from .layout import lay_out_lines
-from .office import check_package, turn_table_rows
+from .office import add_table_lines, check_package
 from .speakers import SpeakerConfig
 
 TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
@@ -49,22 +49,14 @@ def _walk(element, finder: LabelFinder, lines: list[str], given: dict[int, Label
         if child.qname in PARAGRAPHS:
             lines.extend(_text_of(child).split("\n"))
         elif child.qname == (TABLE_NS, "table"):
-            _add_table(child, finder, lines, given)
+            add_table_lines(_table_cells(child), finder, lines, given)
         else:  # lists, sections, frames: their paragraphs count, in order
             _walk(child, finder, lines, given)
 
 
-def _add_table(table, finder: LabelFinder, lines: list[str], given: dict[int, Label]) -> None:
-    cells = [[" ".join(_text_of(p) for p in _descendants(cell, PARAGRAPHS)) for cell in _cells(row)]
-             for row in _descendants(table, {(TABLE_NS, "table-row")})]
-    rows = turn_table_rows(cells, finder)
-    if rows is None:  # not a turn table: its cells are read like paragraphs
-        lines.extend(line for row in cells for text in row if text.strip() for line in text.split("\n"))
-        return
-    for row in rows:
-        if row.label is not None:
-            given[len(lines)] = row.label
-        lines.append(row.line)
+def _table_cells(table) -> list[list[str]]:
+    return [[" ".join(_text_of(p) for p in _descendants(cell, PARAGRAPHS)) for cell in _cells(row)]
+            for row in _descendants(table, {(TABLE_NS, "table-row")})]
 
 
 def _cells(row):

@@ -99,6 +99,20 @@ def turn_table_rows(rows: list[list[str]], finder: LabelFinder) -> list[TableRow
     return out
 
 
+def add_table_lines(cells: list[list[str]], finder: LabelFinder, lines: list[str], given: dict[int, Label]) -> None:
+    """Append a table's lines to a document's `lines`: a turn table as `Speaker : text` lines
+    (their labels recorded in `given` by line number), any other table cell by cell, like
+    paragraphs. Shared by the .docx and .odt readers."""
+    rows = turn_table_rows(cells, finder)
+    if rows is None:
+        lines.extend(line for row in cells for text in row if text.strip() for line in text.split("\n"))
+        return
+    for row in rows:
+        if row.label is not None:
+            given[len(lines)] = row.label
+        lines.append(row.line)
+
+
 def _is_header(cells: list[str]) -> bool:
     first, second = (c.casefold().strip(" :") for c in cells)
     return first in SPEAKER_HEADERS or second in TEXT_HEADERS
