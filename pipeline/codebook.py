@@ -10,10 +10,10 @@ import json
 import re
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .yamlfile import load_yaml
 
 CODE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 DEFAULT_CODEBOOK = Path(__file__).resolve().parent.parent / "configs" / "codebook.yaml"
@@ -135,10 +135,4 @@ def codebook_from_dict(data: dict, *, where: str = "<codebook>") -> Codebook:
 
 def load_codebook(path: str | Path | None = None) -> Codebook:
     path = Path(path) if path else DEFAULT_CODEBOOK
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("codebook file not found", path=str(path)) from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"not valid YAML: {e}", path=str(path)) from None
-    return codebook_from_dict(data, where=str(path))
+    return codebook_from_dict(load_yaml(path, "codebook file"), where=str(path))

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError, DataError
 from .gold import GoldSpan
 from .spans import Span
+from .yamlfile import load_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO / "configs" / "pseudonymize.yaml"
@@ -92,12 +92,7 @@ class PseudonymizeConfig(BaseModel):
 
 def load_config(path: str | Path | None = None) -> PseudonymizeConfig:
     path = Path(path) if path else DEFAULT_CONFIG
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("pseudonymisation config not found", path=str(path)) from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"not valid YAML ({str(e).splitlines()[0]})", path=str(path)) from None
+    data = load_yaml(path, "pseudonymisation config")
     try:
         return PseudonymizeConfig.model_validate(data or {})
     except ValidationError as e:

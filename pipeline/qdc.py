@@ -37,6 +37,7 @@ from lxml import etree
 from .atomic import atomic_open
 from .codebook import CODE_NAME, Code, Codebook, Dimension, codebook_from_dict
 from .errors import ConfigError, InputFileError
+from .yamlfile import load_yaml
 
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -201,12 +202,7 @@ def load_mapping(path: str | Path | None) -> dict[str, str | None]:
     if path is None:
         return {}
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ConfigError("mapping file not found", path=str(path)) from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"not valid YAML ({str(e).splitlines()[0]})", path=str(path)) from None
+    data = load_yaml(path, "mapping file", encoding="utf-8-sig")
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .yamlfile import load_yaml
 
 
 class _Section(BaseModel):
@@ -166,15 +166,4 @@ def load_segment_config(path: str | Path | None = None) -> SegmentConfig:
     """Read a segmentation config; `None` gives the packaged defaults."""
     if path is None:
         return SegmentConfig()
-    p = Path(path)
-    try:
-        raw = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"cannot read config: {e.strerror}", path=str(p)) from None
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"invalid YAML{where}", path=str(p), hint="check indentation and quoting") from None
-    return parse_segment_config(data, path=str(p))
+    return parse_segment_config(load_yaml(path, "segmentation config"), path=str(path))

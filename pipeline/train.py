@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .agreement import precision_recall_f1, summary_scores
@@ -23,6 +22,7 @@ from .codebook import load_codebook
 from .context import Context, contexts_for_rows
 from .errors import ConfigError, ModelError
 from .model import save_model
+from .yamlfile import load_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 MIN_POSITIVES = 5  # below this a code cannot be learned or thresholded: refuse
@@ -50,13 +50,9 @@ class TrainConfig(BaseModel):
 
 def load_train_config(path: str | Path) -> TrainConfig:
     path = Path(path)
+    data = load_yaml(path, "training config") or {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         cfg = TrainConfig.model_validate(data)
-    except FileNotFoundError:
-        raise ConfigError("training config not found", path=str(path)) from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"not valid YAML: {e}", path=str(path)) from None
     except ValidationError as e:
         msg = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
         raise ConfigError(msg, path=str(path)) from None

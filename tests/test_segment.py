@@ -308,7 +308,7 @@ def test_a_segmenter_accepts_a_config_path(tmp_path):
         ("turns:\n  roles: [boss]\n", "turns.roles.0"),
         ("clean:\n  quotes: {'«': 'xx'}\n", "clean.quotes"),
         ("- a list\n", "expected a mapping"),
-        ("clean: [\n", "invalid YAML at line"),
+        ("clean: [\n", "not valid YAML at line"),
     ],
 )
 def test_a_bad_config_names_the_file_and_the_field(tmp_path, yaml_text, expected):
@@ -321,7 +321,7 @@ def test_a_bad_config_names_the_file_and_the_field(tmp_path, yaml_text, expected
 
 
 def test_a_missing_config_file_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="cannot read config"):
+    with pytest.raises(ConfigError, match="segmentation config not found"):
         load_segment_config(tmp_path / "nope.yaml")
 
 

