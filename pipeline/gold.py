@@ -20,6 +20,8 @@ from .transcript import Passage, Transcript
 #: A passage takes a code when a span with that code covers at least this share of the passage,
 #: or when at least this share of the span lies inside the passage.
 OVERLAP_SHARE = 0.5
+#: the longest turn of another speaker that a span may run over (« oui c'est cela oui »)
+INTERJECTION_MAX_WORDS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,13 @@ def validate_gold(spans: Iterable[GoldSpan], transcripts: Mapping[str, Transcrip
         if gs.text and gs.span.of(tr.text) != gs.text:
             raise GoldError(f"span {i} ({gs.doc_id} {gs.span.start}-{gs.span.end}): the stored text does not "
                             "match the transcript at these offsets (was the transcript edited?)", path=where)
-        speakers = {t.speaker for t in tr.turns if t.span.overlap(gs.span) > 0}
-        if len(speakers) > 1:
+        inside = [t for t in tr.turns if t.span.overlap(gs.span) > 0]
+        speakers = {t.speaker for t in inside}
+        # a passage of spoken interview may run over the interviewer's « oui », « hm hm »: a span
+        # may cross other speakers' short interjections when it starts and ends in one speaker's turns
+        interjections = len(speakers) > 1 and inside[0].speaker == inside[-1].speaker and all(
+            len(t.span.of(tr.text).split()) <= INTERJECTION_MAX_WORDS for t in inside if t.speaker != inside[0].speaker)
+        if len(speakers) > 1 and not interjections:
             raise GoldError(f"span {i} ({gs.doc_id} {gs.span.start}-{gs.span.end}): the span crosses turns of "
                             f"several speakers ({', '.join(sorted(speakers))})", path=where)
     return warnings
