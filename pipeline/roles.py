@@ -12,7 +12,8 @@ Sources, most specific first, each deciding the speakers the previous ones left 
    the rest is the interviewee; any other speaker is an interviewee too if they say at least
    `co_interviewee_share` (10 %) of the interviewee's words or `co_interviewee_words` (40)
    words — a colleague who joins — and `other` below both (a bystander, a third person in a
-   shop).
+   shop); but a further speaker who asks questions almost as densely as the interviewer
+   (`co_interviewer_density`, ≥ 3 questions) is a second interviewer, as in ESLO's team interviews.
 
 ESLO's shop recording MAG_290 is such a close call: the investigator (MLC), posing as a
 customer, and the shopkeeper (DA740) each ask three questions in about 200 words; MLC opens the
@@ -143,6 +144,16 @@ def _heuristic(transcript: Transcript, config: "SpeakerConfig", undecided: list[
         decided[chosen] = "interviewee"
         left.remove(chosen)
 
+    asker = [stats[s].question_density for s, r in decided.items() if r == "interviewer" and s in stats]
+    answer = [stats[s].question_density for s, r in decided.items() if r == "interviewee" and s in stats]
+    if asker and answer:
+        bar = max(config.heuristic.co_interviewer_density * max(asker), 2 * max(answer))
+        for speaker in list(left):
+            st = stats[speaker]
+            if st.questions >= config.heuristic.co_interviewer_questions and st.question_density >= bar:
+                decided[speaker] = "interviewer"
+                notes.append(f"{speaker} also asks questions ({st.questions} in {st.words} words) → interviewer")
+                left.remove(speaker)
     main_words = max((stats[s].words for s, r in decided.items() if r == "interviewee" and s in stats), default=0)
     enough = min(config.heuristic.co_interviewee_share * main_words, config.heuristic.co_interviewee_words)
     for speaker in left:

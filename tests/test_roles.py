@@ -149,3 +149,25 @@ def test_a_colleague_who_says_a_little_in_a_long_interview_is_still_an_interview
                               + "Claire Martin : Et vous, madame ?\n" + colleague + answer))
 
     assert roles(t)["Martine Perrin"] == "interviewee"
+
+
+def test_a_second_interviewer_who_keeps_asking_is_an_interviewer(tmp_path):
+    # ESLO's teams interviewed in twos: the second asks fewer questions than the first, far more
+    # than the interviewee
+    answer = "alors on travaille avec les gens d'ici depuis longtemps et ça marche bien voilà " * 3
+    lines = ["PB : Comment avez-vous commencé ?", f"PERS : {answer}",
+             "JR : Et pourquoi à Orléans ?", f"PERS : {answer}",
+             "PB : Quel était votre premier poste ?", f"PERS : {answer}",
+             "JR : Est-ce que vous aviez des collègues ? Et vos voisins ?", f"PERS : {answer}",
+             "PB : Combien étiez-vous ?", f"PERS : {answer}",
+             "JR : Et maintenant, comment ça se passe ? vous êtes content ?", f"PERS : {answer}"]
+    t = read_transcript(write(tmp_path, "\n".join(lines) + "\n"))
+    assert roles(t) == {"PB": "interviewer", "PERS": "interviewee", "JR": "interviewer"}
+    assert "JR also asks questions" in t.role_method
+
+
+def test_eslo_team_interviews_get_their_second_interviewers(tmp_path):
+    src = Path(__file__).parent.parent / "corpus" / "real" / "transcripts" / "ESLO1_INTPERS_415_C.trs"
+    copy = tmp_path / src.name  # without its metadata file: the heuristic alone
+    copy.write_bytes(src.read_bytes())
+    assert roles(read_transcript(copy)) == {"PB": "interviewer", "415PERS": "interviewee", "BV": "interviewer"}

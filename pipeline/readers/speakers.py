@@ -87,6 +87,11 @@ class RoleHeuristic(BaseModel):
     # The densest asker is the interviewer only if they ask this many times more (per word) than
     # the next; otherwise the first of the two to speak is.
     clear_margin: float = Field(1.5, ge=1)
+    # A further speaker is a second interviewer (ESLO's teams interviewed in twos and threes)
+    # when they ask at least `co_interviewer_questions` questions, at a density of at least
+    # `co_interviewer_density` times the interviewer's and twice the interviewee's.
+    co_interviewer_density: float = Field(0.4, ge=0)
+    co_interviewer_questions: int = Field(3, ge=1)
 
 
 class SpeakerConfig(BaseModel):
