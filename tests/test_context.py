@@ -62,6 +62,13 @@ def test_a_long_answer_cut_in_passages_keeps_its_question_on_every_part():
     assert len(ps) > 1 and {p.question for p in ps} == {"Racontez-moi."}
 
 
+def test_question_parts_keeps_the_question_on_the_first_parts_only():
+    t = interview(("Q", "Racontez-moi."), ("R", ". ".join(words(40, k * 40) for k in range(6)) + "."))
+    ps = Segmenter(SegmentConfig(split=SplitConfig(sentence_model=None, question_parts=2))).segment(t)
+    assert len(ps) > 2
+    assert [p.question for p in ps] == ["Racontez-moi."] * 2 + [""] * (len(ps) - 2)
+
+
 # --- contexts from a passages table ----------------------------------------------------------
 
 def test_previous_passage_is_found_by_offsets_within_each_document():
