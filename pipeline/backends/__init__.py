@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "spacy": "pipeline.backends.spacy_textcat:SpacyTextcat",
     "baseline": "pipeline.backends.baseline:TfidfLogReg",
     "transformers": "pipeline.backends.transformers_backend:TransformersClassifier",
+    "e5": "pipeline.backends.e5_tfidf:E5TfidfLogReg",
 }
 
 
@@ -32,6 +33,8 @@ class Backend(ABC):
     name: ClassVar[str]
     #: whether `fit`/`predict_proba` use the `contexts` argument (training with `context: true`)
     reads_context: ClassVar[bool] = False
+    #: whether `fit` takes `sample_weight` (one weight per text, e.g. real passages against authored)
+    supports_sample_weight: ClassVar[bool] = False
 
     def __init__(self, codes: Sequence[str], **params: Any):
         self.codes = list(codes)
