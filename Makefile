@@ -8,7 +8,7 @@ SETUP  := $(VENV)/.installed
 WORK   := work
 MODEL  := models/default
 
-.PHONY: setup test demo bench clean-work prepare train classify audit corpus-stats help
+.PHONY: setup test demo bench clean-work prepare train classify audit real-audit curve corpus-stats help
 .DELETE_ON_ERROR:
 
 help:
@@ -31,18 +31,25 @@ test: $(SETUP)
 # --- stages on the bundled corpus ---------------------------------------------------------------
 CORPUS_FILES := $(wildcard corpus/transcripts/*)
 GOLD_FILES   := $(wildcard corpus/gold/*.jsonl)
+REAL_FILES   := $(wildcard corpus/real/transcripts/*) corpus/real/splits.yaml corpus/real/coders.yaml
+REAL_GOLD    := $(wildcard corpus/real/gold/*.jsonl)
+# what every model is trained on: a changed segmentation or speaker rule retrains
+TRAIN_DATA   := configs/codebook.yaml configs/splits.yaml configs/segment.yaml configs/speakers.yaml \
+                $(GOLD_FILES) $(CORPUS_FILES) $(REAL_GOLD) $(REAL_FILES) $(SETUP)
+REAL_TEST     = $$($(CODEUR) corpus-files --split test --corpus corpus/real)
 
 $(WORK)/passages.jsonl: $(CORPUS_FILES) configs/segment.yaml configs/speakers.yaml $(SETUP)
 	$(CODEUR) prepare corpus/transcripts --out $@ --transcripts $(WORK)/transcripts.jsonl
 
-$(MODEL)/model-card.json: configs/train.yaml configs/codebook.yaml configs/splits.yaml $(GOLD_FILES) $(CORPUS_FILES) $(SETUP)
+# the default: e5 sentence embeddings + TF-IDF, authored and real interviews (configs/train.yaml)
+$(MODEL)/model-card.json: configs/train.yaml $(TRAIN_DATA)
 	$(CODEUR) train --config configs/train.yaml --out $(MODEL)
 
 $(WORK)/test-predictions.jsonl: $(MODEL)/model-card.json $(CORPUS_FILES)
 	$(CODEUR) classify $$($(CODEUR) corpus-files --split test) --model $(MODEL) --out $@
 
-# the yardstick the default is compared with in the audit (passage alone, no context)
-models/baseline/model-card.json: configs/train-baseline.yaml configs/codebook.yaml configs/splits.yaml $(GOLD_FILES) $(CORPUS_FILES) $(SETUP)
+# the yardstick the default is compared with on the authored test (TF-IDF, passage alone)
+models/baseline/model-card.json: configs/train-baseline.yaml $(TRAIN_DATA)
 	$(CODEUR) train --config configs/train-baseline.yaml --out models/baseline
 
 $(WORK)/baseline-predictions.jsonl: models/baseline/model-card.json $(CORPUS_FILES)
@@ -53,13 +60,43 @@ $(WORK)/audit/report.html: $(WORK)/test-predictions.jsonl $(WORK)/baseline-predi
 		--reference corpus/gold/coder2.jsonl --model $(MODEL) --cases corpus/cases.csv --by actor_type,market \
 		--compare $(WORK)/baseline-predictions.jsonl
 
+# --- the real interviews (corpus/real): test interviews, human reference, the fast model --------
+models/fast/model-card.json: configs/train-fast.yaml $(TRAIN_DATA)
+	$(CODEUR) train --config configs/train-fast.yaml --out models/fast
+
+$(WORK)/real-test-predictions.jsonl: $(MODEL)/model-card.json $(REAL_FILES)
+	$(CODEUR) classify $(REAL_TEST) --model $(MODEL) --out $@
+
+$(WORK)/fast-real-test-predictions.jsonl: models/fast/model-card.json $(REAL_FILES)
+	$(CODEUR) classify $(REAL_TEST) --model models/fast --out $@
+
+# every passage of the real test interviews with its codes (none included), per coding
+$(WORK)/real-test-%.jsonl: $(REAL_GOLD) $(REAL_FILES) $(SETUP)
+	$(CODEUR) corpus-export --corpus corpus/real --coder $* --split test --out $@
+
+$(WORK)/real-audit/report.html: $(WORK)/real-test-predictions.jsonl $(WORK)/fast-real-test-predictions.jsonl \
+                                $(WORK)/real-test-gold.jsonl $(WORK)/real-test-coderB.jsonl
+	$(CODEUR) evaluate --gold $(WORK)/real-test-gold.jsonl --pred $< --out $(WORK)/real-audit \
+		--reference $(WORK)/real-test-coderB.jsonl --model $(MODEL) \
+		--compare $(WORK)/fast-real-test-predictions.jsonl
+
+# how many interviews must a researcher code? (default config, real train interviews added 0..9)
+$(WORK)/curve/curve.json: configs/train.yaml $(TRAIN_DATA)
+	$(CODEUR) learning-curve --config configs/train.yaml --corpus real --steps 0,1,2,4,9 --repeats 3 --out $(WORK)/curve
+
 prepare: $(WORK)/passages.jsonl
 train: $(MODEL)/model-card.json
 classify: $(WORK)/test-predictions.jsonl
 audit: $(WORK)/audit/report.html
+real-audit: $(WORK)/real-audit/report.html
+curve: $(WORK)/curve/curve.json
 
-demo: $(WORK)/audit/report.html
+demo: $(WORK)/audit/report.html $(WORK)/real-audit/report.html $(WORK)/curve/curve.json
+	@echo "== authored test interviews =="
 	@$(CODEUR) headline $(WORK)/audit/metrics.json
+	@echo "== real test interviews (ESLO1) =="
+	@$(CODEUR) headline $(WORK)/real-audit/metrics.json
+	@cat $(WORK)/curve/curve.md
 
 corpus-stats: $(SETUP)
 	$(CODEUR) corpus-stats

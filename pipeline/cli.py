@@ -171,17 +171,33 @@ def corpus_build(
     out.print(counts)
 
 
+@app.command("corpus-build-real")
+@user_errors
+def corpus_build_real(
+    real_dir: Path = typer.Option(Path("corpus/real"), "--real", help="The real part of the corpus."),
+):
+    """Turn the two real codings and their adjudication into gold spans (maintainers only)."""
+    from .corpus import build_real_gold
+
+    out.print(build_real_gold(real_dir))
+
+
 @app.command("corpus-stats")
 @user_errors
 def corpus_stats(
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus"),
-    coder: str = typer.Option("coder1", help="Whose coding to count."),
+    coder: Optional[str] = typer.Option(None, help="Whose coding to count (default: coder1, or gold in "
+                                        "corpus/real)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
 ):
     """Words, passages, codes per passage, positives per code, vocabulary, 8-gram reuse."""
     from .corpus import corpus_stats as stats, load_corpus
 
     corpus = load_corpus(corpus_dir)
+    coder = coder or ("coder1" if "coder1" in corpus.labels else "gold")
+    if coder not in corpus.labels:
+        raise CodeurError(f"no coding by {coder!r} in the corpus", path=str(corpus_dir),
+                          hint=f"coders there: {', '.join(corpus.labels) or 'none'}")
     s = stats(corpus, coder)
     if as_json:
         print(json.dumps(s, ensure_ascii=False, indent=2))
@@ -203,13 +219,22 @@ def corpus_stats(
 def corpus_export(
     out_path: Path = typer.Option(Path("work/corpus.jsonl"), "--out", "-o"),
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus"),
-    coder: str = typer.Option("coder1"),
+    coder: Optional[str] = typer.Option(None, help="Whose coding (default: coder1, or gold in corpus/real)."),
+    split: Optional[str] = typer.Option(None, help="Only the interviews of this split (train, dev or test)."),
 ):
-    """Write the labelled passages of the corpus (with split) as JSONL."""
+    """Write the labelled passages of the corpus (with split) as JSONL: one row per passage with its
+    `codes` (possibly none), a coding `codeur audit` and `evaluate --reference` read as it is."""
     from .atomic import write_jsonl
     from .corpus import corpus_rows, load_corpus
 
-    n = write_jsonl(out_path, corpus_rows(load_corpus(corpus_dir), coder))
+    corpus = load_corpus(corpus_dir)
+    coder = coder or ("coder1" if "coder1" in corpus.labels else "gold")
+    if coder not in corpus.labels:
+        raise CodeurError(f"no coding by {coder!r} in the corpus", path=str(corpus_dir),
+                          hint=f"coders there: {', '.join(corpus.labels) or 'none'}")
+    if split is not None and split not in ("train", "dev", "test"):
+        raise CodeurError(f"--split {split!r}: choose train, dev or test")
+    n = write_jsonl(out_path, (r for r in corpus_rows(corpus, coder) if split is None or r["split"] == split))
     out.print(f"wrote {n} passages to {out_path}")
 
 
@@ -222,16 +247,21 @@ def main() -> None:  # pragma: no cover
 def corpus_files(
     split: str = typer.Option(..., help="train, dev or test."),
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus"),
-    splits: Path = typer.Option(Path("configs/splits.yaml")),
+    splits: Optional[Path] = typer.Option(None, help="Splits file (default: the corpus folder's own "
+                                          "splits.yaml, else configs/splits.yaml)."),
 ):
     """Print the transcript files of one split (for scripts: `codeur classify $(codeur corpus-files --split test)`)."""
-    from .corpus import load_splits
+    from .corpus import REPO, load_splits
 
+    if splits is None:
+        splits = corpus_dir / "splits.yaml" if (corpus_dir / "splits.yaml").is_file() else REPO / "configs" / "splits.yaml"
     docs = sorted(d for d, s in load_splits(splits).items() if s == split)
     if not docs:
         raise CodeurError(f"no interview in split {split!r}", path=str(splits))
+    from .readers.sidecar import is_sidecar
+
     for d in docs:
-        files = sorted((corpus_dir / "transcripts").glob(f"{d}.*"))
+        files = sorted(f for f in (corpus_dir / "transcripts").glob(f"{d}.*") if not is_sidecar(f))
         if not files:
             raise CodeurError(f"no transcript file for {d}", path=str(corpus_dir / "transcripts"))
         print(files[0])
@@ -249,12 +279,45 @@ def train(
     from .train import train as run_train
 
     card = run_train(config, out_dir, log=lambda m: err.print(m, highlight=False))
-    for split in ("dev", "test"):
+    for split in ("dev", "test", *(f"{e['name']}_{s}" for e in card.get("extra_corpora", []) for s in ("dev", "test"))):
         sc = card["scores"].get(split)
         if sc:
             out.print(f"{split}: macro-F1 {sc['macro_f1']:.3f}  micro-F1 {sc['micro_f1']:.3f}  "
                       f"mean kappa {sc['mean_kappa']:.3f}  ({sc['n_passages']} passages)")
     out.print(f"model written to {out_dir} (trained in {card['training_seconds']} s)")
+
+
+@app.command("learning-curve")
+@user_errors
+def learning_curve_cmd(
+    config: Path = typer.Option(Path("configs/train.yaml"), "--config", "-c", help="Training config (YAML) with "
+                                "the coded corpus as an extra corpus."),
+    corpus: str = typer.Option("real", "--corpus", help="Name of the extra corpus whose train interviews are "
+                               "drawn (your own coding)."),
+    steps: str = typer.Option("0,1,2,4,8", help="Numbers of coded interviews to try, comma-separated."),
+    repeats: int = typer.Option(3, help="Random draws of interviews per step."),
+    seed: int = typer.Option(0),
+    n_boot: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples of the test interviews (0: none)."),
+    out_dir: Path = typer.Option(Path("work/curve"), "--out", "-o", help="Folder for curve.json and curve.md."),
+):
+    """How many interviews to code by hand: test scores with 0, 1, 2, 4, … of your coded interviews in training."""
+    from .atomic import write_json, write_text
+    from .curve import curve_markdown, learning_curve
+
+    try:
+        ks = [int(x) for x in steps.split(",") if x.strip()]
+    except ValueError:
+        raise CodeurError(f"--steps {steps!r}: give whole numbers separated by commas, e.g. 0,1,2,4,8") from None
+    if repeats < 1:
+        raise CodeurError(f"--repeats {repeats}: give at least 1")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = learning_curve(config, corpus=corpus, steps=ks, repeats=repeats, seed=seed, n_boot=n_boot,
+                            log=lambda m: err.print(m, highlight=False, markup=False))
+    write_json(out_dir / "curve.json", result)
+    md = curve_markdown(result)
+    write_text(out_dir / "curve.md", md)
+    out.print(md, highlight=False, markup=False)
+    out.print(f"wrote {out_dir / 'curve.json'} and {out_dir / 'curve.md'}")
 
 
 @app.command()

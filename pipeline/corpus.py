@@ -162,8 +162,12 @@ def read_cases(path: Path) -> dict[str, dict[str, str]]:
 
 
 def load_corpus(corpus_dir: Path = CORPUS, *, codebook: Codebook | None = None,
-                splits_path: Path | None = None, segmenter=None) -> Corpus:
-    """Read the corpus transcripts, segment them, and label the passages from every coder's gold."""
+                splits_path: Path | None = None, segmenter=None, primary: str | None = None) -> Corpus:
+    """Read the corpus transcripts, segment them, and label the passages from every coder's gold.
+
+    The `primary` coding (default: `coder1`, or `gold` where there is no coder1, as in the real part
+    `corpus/real`) covers every interview: a passage it leaves uncoded is a negative. Another
+    coder's labels cover only the interviews that coder coded."""
     from .prepare import prepare
 
     codebook = codebook or load_codebook()
@@ -177,16 +181,29 @@ def load_corpus(corpus_dir: Path = CORPUS, *, codebook: Codebook | None = None,
     by_coder: dict[str, list[GoldSpan]] = defaultdict(list)
     for s in spans:
         by_coder[s.coder].append(s)
+    if primary is None:
+        primary = "coder1" if "coder1" in by_coder or "gold" not in by_coder else "gold"
+    # coders who coded every interview (`coders.yaml`: complete: [...]): an interview where they
+    # found nothing to code is all negatives, not "not coded"
+    complete = {primary}
+    coders_file = Path(corpus_dir) / "coders.yaml"
+    if coders_file.is_file():
+        declared = (yaml.safe_load(coders_file.read_text(encoding="utf-8")) or {}).get("complete") or []
+        if not isinstance(declared, list):
+            raise ConfigError("'complete' must be a list of coder names", path=str(coders_file))
+        complete.update(map(str, declared))
     labels: dict[str, dict[str, set[str]]] = {}
     for coder, cs in by_coder.items():
-        docs = {s.doc_id for s in cs} if coder != "coder1" else set(transcripts)
+        docs = set(transcripts) if coder in complete else {s.doc_id for s in cs}
         ps = [p for p in result.passages if p.doc_id in docs]
         labels[coder] = passage_labels(ps, cs)
-    splits = load_splits(splits_path or REPO / "configs" / "splits.yaml")
+    if splits_path is None:  # a corpus folder may carry its own splits (corpus/real/splits.yaml)
+        own = Path(corpus_dir) / "splits.yaml"
+        splits_path = own if own.is_file() else REPO / "configs" / "splits.yaml"
+    splits = load_splits(splits_path)
     missing = sorted(set(splits) - set(transcripts))
     if missing:
-        raise ConfigError(f"split lists unknown interview(s) {', '.join(missing)}",
-                          path=str(splits_path or REPO / 'configs' / 'splits.yaml'))
+        raise ConfigError(f"split lists unknown interview(s) {', '.join(missing)}", path=str(splits_path))
     return Corpus(codebook, transcripts, result.passages, dict(by_coder), labels, splits,
                   read_cases(corpus_dir / "cases.csv"))
 
@@ -266,3 +283,84 @@ def corpus_stats(corpus: Corpus, coder: str = "coder1") -> dict:
         "double_coded_interviews": sorted({s.doc_id for c, ss in corpus.gold.items() if c != "coder1" for s in ss}),
         "formats": dict(Counter(t.format for t in corpus.transcripts.values())),
     }
+
+
+# --- the real part (corpus/real) ----------------------------------------------------------------
+
+REAL = CORPUS / "real"
+REAL_CODERS = (("A", "coderA"), ("B", "coderB"))
+
+
+def build_real_gold(real_dir: Path = REAL) -> dict[str, int]:
+    """Turn the two independent passage codings and the adjudication of their disagreements
+    (`corpus/real/coding/{A,B,adjudication}/<DOC>.jsonl`, passage numbers of the coding packets,
+    mapped to offsets by `coding/passage-index.json`) into gold spans of the plain texts:
+    `gold/coderA.jsonl`, `gold/coderB.jsonl` and the adjudicated `gold/gold.jsonl`.
+
+    Gold: the codes both coders gave a passage when they agree, the adjudicator's when they do not."""
+    from .prepare import prepare
+
+    src = Path(real_dir) / "coding"
+    index_path = src / "passage-index.json"
+    try:
+        index: dict[str, dict[str, str]] = json.loads(index_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GoldError("passage index not found", path=str(index_path)) from None
+    result = prepare([Path(real_dir) / "transcripts"])
+    texts = {t.doc_id: t.text for t in result.transcripts}
+
+    def read(folder: str, doc: str) -> dict[str, dict]:
+        f = src / folder / f"{doc}.jsonl"
+        if not f.exists():
+            return {}
+        out = {}
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+                pid, codes = str(d["p"]), [str(c) for c in d["codes"]]
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise GoldError(f"line {n}: not a passage coding ({type(e).__name__})", path=str(f)) from None
+            if pid not in index.get(doc, {}):
+                raise GoldError(f"line {n}: unknown passage {pid} of {doc}", path=str(f))
+            out[pid] = {"codes": codes, "why": str(d.get("why", ""))}
+        return out
+
+    def span_row(doc: str, pid: str, codes: list[str], coder: str, memo: str) -> dict:
+        start, end = (int(x) for x in index[doc][pid].rsplit(":", 1)[1].split("-"))
+        if doc not in texts or end > len(texts[doc]):
+            raise GoldError(f"passage {pid} of {doc} is off the transcript", path=str(index_path))
+        return {"doc": doc, "start": start, "end": end, "codes": codes, "coder": coder,
+                "text": texts[doc][start:end], "memo": memo}
+
+    docs = sorted(d for d in index if all((src / folder / f"{d}.jsonl").exists() for folder, _ in REAL_CODERS))
+    counts: dict[str, int] = {}
+    codings = {folder: {d: read(folder, d) for d in docs} for folder, _ in REAL_CODERS}
+    for folder, coder in REAL_CODERS:
+        rows = [span_row(d, pid, c["codes"], coder, c["why"]) for d in docs
+                for pid, c in sorted(codings[folder][d].items()) if c["codes"]]
+        counts[coder] = write_jsonl(Path(real_dir) / "gold" / f"{coder}.jsonl", rows)
+    gold_rows, disputed, unresolved = [], 0, []
+    for d in docs:
+        a, b = codings["A"][d], codings["B"][d]
+        adj = read("adjudication", d)
+        for pid in sorted(set(a) | set(b), key=lambda p: int(p[1:])):
+            ca, cb = sorted(a.get(pid, {}).get("codes", [])), sorted(b.get(pid, {}).get("codes", []))
+            if ca == cb:
+                codes, memo = ca, "accord des deux codeurs"
+            elif pid in adj:
+                disputed += 1
+                codes, memo = adj[pid]["codes"], "arbitrage : " + adj[pid]["why"]
+            else:
+                unresolved.append(f"{d} {pid}")
+                continue
+            if codes:
+                gold_rows.append(span_row(d, pid, codes, "gold", memo))
+    if unresolved:
+        raise GoldError(f"{len(unresolved)} disagreement(s) not adjudicated, e.g. {', '.join(unresolved[:3])}",
+                        path=str(src / "adjudication"))
+    counts["gold"] = write_jsonl(Path(real_dir) / "gold" / "gold.jsonl", gold_rows)
+    counts["adjudicated"] = disputed
+    counts["interviews"] = len(docs)
+    return counts

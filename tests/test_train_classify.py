@@ -18,21 +18,26 @@ runner = CliRunner()
 SPLIT = {"train": ["E01", "E02", "E04", "E05", "E07"], "dev": ["E09", "E10"], "test": ["E03"]}
 
 
-@pytest.fixture(scope="module")
-def small_corpus(tmp_path_factory):
-    """Eight interviews of the bundled corpus, with their gold, as a corpus of its own."""
-    root = tmp_path_factory.mktemp("corpus")
-    docs = [d for ds in SPLIT.values() for d in ds]
+def slice_corpus(root, source, split, gold="coder1.jsonl"):
+    """The interviews of `split` from the corpus folder `source` (transcripts, their metadata files
+    and one gold file), as a corpus of their own in `root`."""
+    docs = [d for ds in split.values() for d in ds]
     (root / "transcripts").mkdir()
     (root / "gold").mkdir()
     for d in docs:
-        src = next((CORPUS / "transcripts").glob(f"{d}.*"))
-        shutil.copy(src, root / "transcripts" / src.name)
-    keep = [line for line in (CORPUS / "gold" / "coder1.jsonl").read_text(encoding="utf-8").splitlines()
+        for f in (source / "transcripts").glob(f"{d}.*"):
+            shutil.copy(f, root / "transcripts" / f.name)
+    keep = [line for line in (source / "gold" / gold).read_text(encoding="utf-8").splitlines()
             if json.loads(line)["doc"] in docs]
-    (root / "gold" / "coder1.jsonl").write_text("\n".join(keep) + "\n", encoding="utf-8")
-    (root / "splits.yaml").write_text(yaml.safe_dump(SPLIT), encoding="utf-8")
+    (root / "gold" / gold).write_text("\n".join(keep) + "\n", encoding="utf-8")
+    (root / "splits.yaml").write_text(yaml.safe_dump(split), encoding="utf-8")
     return root
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory):
+    """Eight interviews of the bundled corpus, with their gold, as a corpus of its own."""
+    return slice_corpus(tmp_path_factory.mktemp("corpus"), CORPUS, SPLIT)
 
 
 def config(root, backend="baseline", codebook=DEFAULT_CODEBOOK, **params):
