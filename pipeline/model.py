@@ -6,10 +6,18 @@
       model-card.md     the same for people
       codebook.yaml     the exact codebook the model was trained with
       backend/          whatever the backend saved
+
+Opening a model folder never runs code from it (a folder may come by e-mail): backends save plain
+arrays, JSON or safetensors, never pickles, and refuse the pickle files older versions wrote. The
+card lists the SHA-256 of every other file of the folder (`files`); a file that changed, is missing,
+or sits unlisted in `backend/` is refused before the backend reads anything.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -78,6 +86,11 @@ def load_model(path: str | Path) -> TrainedModel:
     for key in ("backend", "labels", "thresholds", "codebook_hash"):
         if key not in card:
             raise ModelError(f"{CARD} lacks {key!r}", path=str(path))
+    cls = backend_class(card["backend"])
+    refuse = getattr(cls, "refuse_unsafe", None)  # pickle files of older versions, named as such
+    if refuse is not None and (path / "backend").is_dir():
+        refuse(path / "backend")
+    check_files(path, card)
     try:
         cb_data = yaml.safe_load((path / "codebook.yaml").read_text(encoding="utf-8"))
     except (FileNotFoundError, yaml.YAMLError) as e:
@@ -85,7 +98,6 @@ def load_model(path: str | Path) -> TrainedModel:
     codebook = codebook_from_dict(cb_data, where=str(path / "codebook.yaml"))
     if codebook.content_hash() != card["codebook_hash"]:
         raise ModelError("the model's codebook.yaml does not match the hash in its model card", path=str(path))
-    cls = backend_class(card["backend"])
     backend = cls.load(path / "backend", card["labels"], card.get("params", {}))
     return TrainedModel(path, card, codebook, backend)
 
@@ -113,7 +125,8 @@ def check_codebook(model: TrainedModel, codebook_path: str | Path | None) -> Cod
 
 
 def save_model(out: str | Path, backend: Backend, codebook: Codebook, card: dict[str, Any]) -> Path:
-    """Write the model directory atomically: build it beside `out`, then swap it in."""
+    """Write the model directory atomically: build it beside `out`, then swap it in. The card gets
+    `files`, the SHA-256 of every file written (all but the card itself and its `.md`)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -122,6 +135,7 @@ def save_model(out: str | Path, backend: Backend, codebook: Codebook, card: dict
         backend.save(tmp / "backend")
         write_text(tmp / "codebook.yaml", yaml.safe_dump(codebook.model_dump(mode="json"), allow_unicode=True,
                                                           sort_keys=False))
+        card["files"] = file_hashes(tmp)
         write_json(tmp / CARD, card)
         write_text(tmp / "model-card.md", card_markdown(card))
         if out.exists():
@@ -138,6 +152,75 @@ def save_model(out: str | Path, backend: Backend, codebook: Codebook, card: dict
     return out
 
 
+# --- the folder's files, as the card lists them ------------------------------------------------------
+
+#: the card itself and its readable copy: not listed (the card cannot hold its own hash)
+UNLISTED = (CARD, "model-card.md")
+_HASH = re.compile(r"sha256:[0-9a-f]{64}")
+_RETRAIN = "retrain it with `codeur train`, or get the model folder again from its author"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return f"sha256:{h.hexdigest()}"
+
+
+def _walk(root: Path, path: Path) -> list[str]:
+    """Every file under `root`, as a path relative to `path` with `/`; a link is refused (it could
+    lead out of the folder)."""
+    out = []
+    for folder, dirs, files in os.walk(root):
+        for name in sorted(dirs + files):
+            f = Path(folder) / name
+            if f.is_symlink():
+                raise ModelError(f"{f.relative_to(path).as_posix()} is a link: a model folder holds plain files only",
+                                 path=str(path), hint=_RETRAIN)
+        out += [(Path(folder) / name).relative_to(path).as_posix() for name in files]
+    return sorted(out)
+
+
+def file_hashes(path: str | Path) -> dict[str, str]:
+    """{"backend/x.npz": "sha256:…"} for every file of the model folder but the card."""
+    path = Path(path)
+    return {rel: _sha256(path / rel) for rel in _walk(path, path) if rel not in UNLISTED}
+
+
+def check_files(path: str | Path, card: dict[str, Any]) -> None:
+    """Every file the card lists is there, unchanged, and `backend/` holds nothing else: checked
+    before any of them is read."""
+    path = Path(path)
+    files = card.get("files")
+    if files is None:
+        raise ModelError(f"{CARD} lists no file hashes: the model was trained by an older codeur, whose "
+                         "model folders are no longer opened", path=str(path),
+                         hint="retrain it with `codeur train`")
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise ModelError(f"{CARD}: 'files' is not a list of file hashes", path=str(path), hint=_RETRAIN)
+    for rel, want in sorted(files.items()):
+        parts = rel.split("/")
+        if rel in UNLISTED or rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
+            raise ModelError(f"{CARD} lists {rel!r}, which is not a file of a model folder", path=str(path),
+                             hint=_RETRAIN)
+        if not _HASH.fullmatch(want):
+            raise ModelError(f"{CARD}: the hash of {rel} is not a SHA-256 ({want!r})", path=str(path), hint=_RETRAIN)
+        f = path.joinpath(*parts)
+        if f.is_symlink() or not f.is_file():
+            raise ModelError(f"{rel} is missing (the model card lists it)", path=str(path), hint=_RETRAIN)
+        if _sha256(f) != want:
+            raise ModelError(f"{rel} has changed since the model was trained (its SHA-256 is not the one in "
+                             f"{CARD})", path=str(path), hint=_RETRAIN)
+    backend = path / "backend"
+    if backend.is_symlink():
+        raise ModelError("backend is a link: a model folder holds plain files only", path=str(path), hint=_RETRAIN)
+    for rel in _walk(backend, path):
+        if rel not in files:
+            raise ModelError(f"{rel} is not part of the model (the model card does not list it)", path=str(path),
+                             hint="remove it, or " + _RETRAIN)
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     lines = [f"# Model card — {card.get('name', '')}", "",
              f"- backend: `{card['backend']}` ({json.dumps(card.get('params', {}), ensure_ascii=False)})",
@@ -146,13 +229,18 @@ def card_markdown(card: dict[str, Any]) -> str:
              f"- training data: `{card.get('data_hash')}`, coder {card.get('coder')}, seed {card.get('seed')}",
              f"- split: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in card.get("split", {}).items()),
              f"- reads the interviewer's question and the previous passage: {'yes' if card.get('context') else 'no'}",
+             *[f"- also trained on `{e['path']}` (coder {e['coder']}, weight {e['weight']}): "
+               + "; ".join(f"{k}: {', '.join(v)}" for k, v in e.get("split", {}).items())
+               for e in card.get("extra_corpora", [])],
+             f"- per-code thresholds tuned on the {card.get('thresholds_on', 'main')} dev interviews",
              f"- trained in {card.get('training_seconds')} s on {card.get('created')}",
              f"- libraries: " + ", ".join(f"{k} {v}" for k, v in card.get("library_versions", {}).items()), ""]
-    for split in ("dev", "test"):
+    extra = [(f"{e['name']}_{s}", f"{e['name']} {s}") for e in card.get("extra_corpora", []) for s in ("dev", "test")]
+    for split, what in [("dev", "dev"), ("test", "test"), *extra]:
         sc = card.get("scores", {}).get(split)
         if not sc:
             continue
-        lines += [f"## Scores on the {split} interviews ({sc.get('n_passages')} passages)", "",
+        lines += [f"## Scores on the {what} interviews ({sc.get('n_passages')} passages)", "",
                   f"macro-F1 {sc['macro_f1']:.3f} · micro-F1 {sc['micro_f1']:.3f} · mean kappa {sc['mean_kappa']:.3f}",
                   "", "| code | threshold | prevalence | precision | recall | F1 | kappa |", "|---|---|---|---|---|---|---|"]
         for c in card["labels"]:

@@ -5,6 +5,10 @@ Loads strictly offline, by path: nothing is ever fetched from a hub. Trained wit
 (`context: true`), it reads each passage as the first text of a pair whose second text is the
 interviewer's question and the previous passage (`context_text`), cut first when too long.
 A loaded model runs on the GPU when there is one.
+
+Weights are saved and loaded as safetensors only, and never with the model's own code
+(`trust_remote_code` stays off): a folder holding a pickle-based checkpoint (`pytorch_model.bin`,
+`.pt`, `.pkl`...) is refused, since opening one can run code.
 """
 from __future__ import annotations
 
@@ -22,6 +26,10 @@ import numpy as np
 
 from ..errors import ConfigError, ModelError
 from . import Backend
+
+
+#: checkpoint files that are pickles (torch.save) or may be: refused, never opened
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib")
 
 
 def context_text(c) -> str:
@@ -126,19 +134,34 @@ class TransformersClassifier(Backend):
         return out
 
     def save(self, path: Path) -> None:
-        self.model_.save_pretrained(path / "hf")
+        self.model_.save_pretrained(path / "hf", safe_serialization=True)
         self.tokenizer_.save_pretrained(path / "hf")
+        self.refuse_unsafe(path)  # a library that wrote a pickle anyway is caught here, not by the user
+
+    @staticmethod
+    def refuse_unsafe(path: Path) -> None:
+        """Refuse a folder holding a pickle-based checkpoint: only safetensors weights are opened."""
+        for f in sorted((path / "hf").rglob("*")):
+            if f.suffix.lower() in PICKLE_SUFFIXES:
+                rel = f.relative_to(path.parent).as_posix()
+                raise ModelError(f"{rel}: a pickle-based checkpoint, which codeur does not open (opening one can "
+                                 "run code); only safetensors weights are read", path=str(path.parent),
+                                 hint="retrain the model with `codeur train`, which saves safetensors")
 
     @classmethod
     def load(cls, path: Path, codes, params) -> "TransformersClassifier":
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        cls.refuse_unsafe(path)
         self = cls(codes, **params)
+        if not any((path / "hf" / name).is_file() for name in ("model.safetensors", "model.safetensors.index.json")):
+            raise ModelError("no safetensors weights (hf/model.safetensors)", path=str(path),
+                             hint="retrain the model with `codeur train`")
         try:
-            self.tokenizer_ = AutoTokenizer.from_pretrained(path / "hf", local_files_only=True)
-            self.model_ = AutoModelForSequenceClassification.from_pretrained(path / "hf", local_files_only=True,
-                                                                             dtype=torch.float32)
+            self.tokenizer_ = AutoTokenizer.from_pretrained(path / "hf", local_files_only=True, trust_remote_code=False)
+            self.model_ = AutoModelForSequenceClassification.from_pretrained(
+                path / "hf", local_files_only=True, dtype=torch.float32, use_safetensors=True, trust_remote_code=False)
         except (OSError, ValueError) as e:
             raise ModelError(f"cannot load the transformers model ({type(e).__name__}: {e})", path=str(path)) from None
         if torch.cuda.is_available():
