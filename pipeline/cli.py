@@ -5,6 +5,7 @@ Bad input is reported as one line naming the file and the reason (never a traceb
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -14,6 +15,7 @@ from typing import Callable, List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -39,6 +41,20 @@ def user_errors(fn: Callable) -> Callable:
             raise typer.Exit(2)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def writing(*paths: Optional[Path]):
+    """Before any work: check every output can be written, lock them (a second run writing the same
+    output fails clearly) and clear temporary files an interrupted run left beside them."""
+    from .atomic import check_output, output_lock
+
+    outputs = [Path(p) for p in paths if p is not None]
+    for p in outputs:
+        check_output(p)
+    with output_lock(outputs, note=lambda m: err.print(f"[yellow]note:[/] {escape(m)}", highlight=False,
+                                                      soft_wrap=True)):
+        yield
 
 
 def progress() -> Progress:
@@ -69,6 +85,10 @@ def summarise(reports) -> int:
         err.print(f"[red]failed[/] {r.path}: {r.reason}", highlight=False, soft_wrap=True)
     for r in skipped + ignored:
         err.print(f"[yellow]{r.status}[/] {r.path}: {r.reason}", highlight=False, soft_wrap=True)
+    for r in reports:
+        if r.status == "ok":
+            for w in r.warnings:
+                err.print(f"[yellow]warning[/] {escape(r.path)}: {escape(w)}", highlight=False, soft_wrap=True)
     if not ok:
         return 2
     return 1 if bad or skipped else 0
@@ -140,18 +160,20 @@ def prepare(
     from .prepare import collect_inputs, prepare as run_prepare
     from .tables import write_passages, write_transcripts
 
-    n_files = len(collect_inputs(paths)[0])
-    with progress() as prog:
-        task = prog.add_task("prepare", total=n_files)
-        result = run_prepare(paths, speaker_config=_load_speaker_config(speakers), strict=strict,
-                             on_file=lambda r: prog.advance(task))
-    if result.transcripts:
-        write_passages(out_path, result.passages)
-        if parquet:
-            write_passages(out_path.with_suffix(".parquet"), result.passages)
-        if transcripts_out:
-            write_transcripts(transcripts_out, result.transcripts)
-        out.print(f"wrote {len(result.passages)} passage(s) to {out_path}")
+    parquet_out = out_path.with_suffix(".parquet") if parquet else None
+    with writing(out_path, parquet_out, transcripts_out):
+        n_files = len(collect_inputs(paths)[0])
+        with progress() as prog:
+            task = prog.add_task("prepare", total=n_files)
+            result = run_prepare(paths, speaker_config=_load_speaker_config(speakers), strict=strict,
+                                 on_file=lambda r: prog.advance(task))
+        if result.transcripts:
+            write_passages(out_path, result.passages)
+            if parquet_out:
+                write_passages(parquet_out, result.passages)
+            if transcripts_out:
+                write_transcripts(transcripts_out, result.transcripts)
+            out.print(f"wrote {len(result.passages)} passage(s) to {out_path}")
     print_file_reports(result.reports, title="prepare")
     raise typer.Exit(summarise(result.reports))
 
@@ -340,26 +362,27 @@ def classify(
     from .tables import output_format, write_rows
 
     output_format(out_path, fmt)  # a --format that contradicts --out is refused before any work
-    model = load_model(model_dir)
-    check_codebook(model, codebook)
-    got = gather_rows(inputs, strict=strict)
-    if not got.rows:
+    with writing(out_path):
+        model = load_model(model_dir)
+        check_codebook(model, codebook)
+        got = gather_rows(inputs, strict=strict)
+        if not got.rows:
+            for p in got.problems:
+                err.print(f"[red]skipped[/] {p}", highlight=False, soft_wrap=True)
+            if got.reports:
+                summarise(got.reports)
+            raise CodeurError("no passage to classify", hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
+        note = context_note(model, got.rows)
+        if note:
+            err.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+        with progress() as prog:
+            task = prog.add_task("classify", total=len(got.rows))
+            rows = classify_rows(model, got.rows, batch_size=batch_size, n_process=n_process,
+                                 on_batch=lambda n: prog.advance(task, n))
+        write_rows(out_path, rows, fmt=fmt)
+        out.print(f"wrote {len(rows)} coded passage(s) to {out_path}")
         for p in got.problems:
-            err.print(f"[red]skipped[/] {p}", highlight=False, soft_wrap=True)
-        if got.reports:
-            summarise(got.reports)
-        raise CodeurError("no passage to classify", hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
-    note = context_note(model, got.rows)
-    if note:
-        err.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
-    with progress() as prog:
-        task = prog.add_task("classify", total=len(got.rows))
-        rows = classify_rows(model, got.rows, batch_size=batch_size, n_process=n_process,
-                             on_batch=lambda n: prog.advance(task, n))
-    write_rows(out_path, rows, fmt=fmt)
-    out.print(f"wrote {len(rows)} coded passage(s) to {out_path}")
-    for p in got.problems:
-        err.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+            err.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
     code = summarise(got.reports) if got.reports else 0
     if got.problems:
         out.print(f"{len(got.problems)} line(s) skipped.")

@@ -1,7 +1,14 @@
-"""Bytes → text for every text-based reader: BOM, strict UTF-8, then Windows-1252 as a fallback.
+"""Bytes → text for every text-based reader: BOM, UTF-8, then Windows-1252 as a fallback.
 
 Researchers' transcripts come from Word on Windows (cp1252), old Macs, Notepad (UTF-16 with a
 BOM) and Linux tools (UTF-8); a reader must decode all of them and say which guess it made.
+
+A UTF-8 file damaged in a few places (a bad copy-paste, a truncated character) stays UTF-8: when
+the invalid bytes are few — at most `MAX_BAD_UTF8_BYTES` (20) or 1 % of the file's bytes, whichever
+is larger — and the file holds more valid multi-byte UTF-8 characters than invalid bytes, those
+bytes become U+FFFD and a warning gives their byte offsets. Anything else (a Windows-1252 file has
+accented letters that are invalid UTF-8 and hardly any valid multi-byte sequence) is decoded as
+Windows-1252, with a warning.
 """
 from __future__ import annotations
 
@@ -74,6 +81,10 @@ def decode_text(raw: bytes, path: Path) -> DecodedText:
             try:
                 text = raw[len(bom):].decode(encoding)
             except UnicodeDecodeError as e:
+                mended = mostly_utf8(raw[len(bom):]) if encoding == "utf-8" else None
+                if mended is not None:
+                    return DecodedText(_text_or_empty(normalise_newlines(mended[0]), path), encoding,
+                                       [_replaced_warning(mended[1], len(bom))])
                 raise InputFileError(
                     f"undecodable: starts with a {encoding.upper()} byte-order mark but byte {e.start + len(bom)} "
                     f"is not valid {encoding.upper()}",
@@ -85,10 +96,50 @@ def decode_text(raw: bytes, path: Path) -> DecodedText:
         return DecodedText(_text_or_empty(normalise_newlines(raw.decode("utf-8")), path), "utf-8")
     except UnicodeDecodeError as e:
         bad_at = e.start
+    mended = mostly_utf8(raw)
+    if mended is not None:
+        text, bad = mended
+        return DecodedText(_text_or_empty(normalise_newlines(text), path), "utf-8", [_replaced_warning(bad)])
     text = raw.decode("cp1252", errors="codeur-latin1")
     warning = (f"not valid UTF-8 (byte {bad_at}); decoded as Windows-1252 — check the accents, "
                "or re-save the file as UTF-8")
     return DecodedText(_text_or_empty(normalise_newlines(text), path), "cp1252", [warning])
+
+
+#: A UTF-8 file with at most this many invalid bytes (or 1 % of its bytes, if more) stays UTF-8.
+MAX_BAD_UTF8_BYTES = 20
+_OFFSETS_SHOWN = 5
+
+
+def mostly_utf8(raw: bytes) -> tuple[str, list[int]] | None:
+    """UTF-8 text with its few invalid bytes replaced by U+FFFD, and their byte offsets; None when
+    the bytes are not mostly UTF-8 (too many invalid bytes, or no valid multi-byte character)."""
+    limit = max(MAX_BAD_UTF8_BYTES, len(raw) // 100)
+    parts: list[str] = []
+    bad: list[int] = []
+    pos = 0
+    while True:
+        try:
+            parts.append(raw[pos:].decode("utf-8"))
+            break
+        except UnicodeDecodeError as e:
+            parts.append(raw[pos:pos + e.start].decode("utf-8"))
+            parts.append("\ufffd")
+            bad.extend(range(pos + e.start, pos + e.end))
+            pos += e.end
+            if len(bad) > limit:
+                return None
+    text = "".join(parts)
+    valid_multibyte = sum(1 for ch in text if ord(ch) > 0x7F and ch != "\ufffd")
+    if valid_multibyte <= len(bad):
+        return None
+    return text, bad
+
+
+def _replaced_warning(bad: list[int], shift: int = 0) -> str:
+    shown = ", ".join(str(b + shift) for b in bad[:_OFFSETS_SHOWN]) + (", …" if len(bad) > _OFFSETS_SHOWN else "")
+    return (f"{len(bad)} invalid UTF-8 byte(s) replaced by \ufffd at byte offset(s) {shown}; the rest is read "
+            "as UTF-8 — check those places in the file")
 
 
 def refuse_binary(raw: bytes, path: Path) -> None:

@@ -19,8 +19,7 @@ from .labels import UNKNOWN_SPEAKER, LabelFinder
 from .layout import NO_LABELS_WARNING, SpokenTurn, lay_out_spoken_turns
 from .speakers import SpeakerConfig
 
-_TIME = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
-TIMING_RE = re.compile(rf"^\s*({_TIME})\s*-->\s*({_TIME})")
+STAMP_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?$")
 VOICE_RE = re.compile(r"<v(?:\.[^\s>]*)?(?:[ \t]+([^>]*))?>")
 TAG_RE = re.compile(r"<[^>\n]{0,200}>")  # <c.red>, </i>, <00:00:01.500>, <lang fr>, </v>...
 ASS_RE = re.compile(r"\{\\[^}\n]{0,100}\}")  # {\an8}: SubRip positioning
@@ -30,8 +29,8 @@ ASS_RE = re.compile(r"\{\\[^}\n]{0,100}\}")  # {\an8}: SubRip positioning
 class _Caption:
     speaker: str | None  # None: the caption names no speaker
     text: str
-    start: float
-    end: float
+    start: float | None  # None: the cue's timing line could not be read (its text is kept)
+    end: float | None
 
 
 def read_subtitles(path: Path, config: SpeakerConfig) -> Transcript:
@@ -42,10 +41,14 @@ def read_subtitles(path: Path, config: SpeakerConfig) -> Transcript:
     if fmt == "vtt" and not lines[0].lstrip("\ufeff").startswith("WEBVTT"):
         warnings.append("no WEBVTT header on the first line; read as WebVTT anyway")
 
-    cues = _cues(lines)
+    cues, cue_warnings = _cues(lines)
     if not cues:
         raise InputFileError("no subtitle cues found (no 'hh:mm:ss.mmm --> hh:mm:ss.mmm' timing line)",
                              path=str(path))
+    if all(start is None for start, _, _ in cues):
+        raise InputFileError(f"no cue has a readable timing line ({cue_warnings[0]})", path=str(path),
+                             hint="timings look like 00:01:02.500 --> 00:01:05.000")
+    warnings += cue_warnings
     if any(VOICE_RE.search(payload) for _, _, payload in cues):
         captions = _voiced_captions(cues)
     else:
@@ -61,29 +64,57 @@ def read_subtitles(path: Path, config: SpeakerConfig) -> Transcript:
     )
 
 
-def _cues(lines: list[str]) -> list[tuple[float, float, str]]:
-    """(start, end, payload) of every cue; identifiers, NOTE, STYLE and REGION blocks are skipped."""
+def _cues(lines: list[str]) -> tuple[list[tuple[float | None, float | None, str]], list[str]]:
+    """(start, end, payload) of every cue, and one warning per cue whose timing line is broken
+    (unreadable or out-of-range time, a missing side, an end before the start): such a cue keeps
+    its text, without times. Identifiers, NOTE, STYLE and REGION blocks are skipped."""
     cues = []
+    warnings = []
     i = 0
     while i < len(lines):
-        m = TIMING_RE.match(lines[i])
+        line = lines[i]
         i += 1
-        if not m:
+        if "-->" not in line:
             continue
+        number, line_no = len(cues) + 1, i
+        start, end, problem = _timing(line)
         payload = []
         while i < len(lines) and lines[i].strip():
             payload.append(lines[i])
             i += 1
-        cues.append((_seconds(m.group(1)), _seconds(m.group(2)), "\n".join(payload)))
-    return cues
+        if problem:
+            warnings.append(f"cue {number} (line {line_no}): {problem} in {line.strip()!r}; "
+                            + ("its text is kept without times" if payload else "it holds no text"))
+            start = end = None
+        cues.append((start, end, "\n".join(payload)))
+    return cues, warnings
 
 
-def _seconds(stamp: str) -> float:
-    parts = stamp.replace(",", ".").split(":")
-    seconds = float(parts[-1])
-    for unit, value in zip((60, 3600), reversed(parts[:-1])):
-        seconds += unit * int(value)
-    return seconds
+def _timing(line: str) -> tuple[float | None, float | None, str | None]:
+    """Start and end seconds of a cue timing line, or the reason it cannot be used."""
+    left, _, right = line.partition("-->")
+    left, right = left.strip(), (right.split() or [""])[0]
+    if not left or not right:
+        return None, None, f"the timing line lacks its {'start' if not left else 'end'} time"
+    start, problem = _seconds(left)
+    if problem is None:
+        end, problem = _seconds(right)
+    if problem is not None:
+        return None, None, problem
+    if end < start:
+        return None, None, "the cue ends before it starts"
+    return start, end, None
+
+
+def _seconds(stamp: str) -> tuple[float | None, str | None]:
+    m = STAMP_RE.match(stamp)
+    if not m:
+        return None, f"unreadable time {stamp!r}"
+    hours, minutes, seconds, fraction = m.groups()
+    if int(seconds) > 59 or (int(minutes) > 59):
+        return None, f"time {stamp!r} out of range (minutes and seconds go up to 59)"
+    value = int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
+    return value + (float("0." + fraction) if fraction else 0.0), None
 
 
 def _clean(payload: str) -> str:
@@ -128,7 +159,8 @@ def _merge(captions: list[_Caption]) -> list[SpokenTurn]:
     for caption in captions:
         if turns and caption.speaker in (None, turns[-1].speaker):
             turns[-1].text += " " + caption.text
-            turns[-1].end_time = caption.end
+            if caption.end is not None:
+                turns[-1].end_time = caption.end
         else:
             turns.append(SpokenTurn(caption.speaker or UNKNOWN_SPEAKER, caption.text, caption.start, caption.end))
     return turns
