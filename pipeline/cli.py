@@ -216,11 +216,7 @@ def corpus_stats(
     from .corpus import corpus_stats as stats, load_corpus
 
     corpus = load_corpus(corpus_dir)
-    coder = coder or ("coder1" if "coder1" in corpus.labels else "gold")
-    if coder not in corpus.labels:
-        raise CodeurError(f"no coding by {coder!r} in the corpus", path=str(corpus_dir),
-                          hint=f"coders there: {', '.join(corpus.labels) or 'none'}")
-    s = stats(corpus, coder)
+    s = stats(corpus, corpus.coder(coder))
     if as_json:
         print(json.dumps(s, ensure_ascii=False, indent=2))
         return
@@ -249,14 +245,11 @@ def corpus_export(
     from .atomic import write_jsonl
     from .corpus import corpus_rows, load_corpus
 
-    corpus = load_corpus(corpus_dir)
-    coder = coder or ("coder1" if "coder1" in corpus.labels else "gold")
-    if coder not in corpus.labels:
-        raise CodeurError(f"no coding by {coder!r} in the corpus", path=str(corpus_dir),
-                          hint=f"coders there: {', '.join(corpus.labels) or 'none'}")
     if split is not None and split not in ("train", "dev", "test"):
         raise CodeurError(f"--split {split!r}: choose train, dev or test")
-    n = write_jsonl(out_path, (r for r in corpus_rows(corpus, coder) if split is None or r["split"] == split))
+    corpus = load_corpus(corpus_dir)
+    rows = corpus_rows(corpus, corpus.coder(coder))
+    n = write_jsonl(out_path, (r for r in rows if split is None or r["split"] == split))
     out.print(f"wrote {n} passages to {out_path}")
 
 
@@ -273,14 +266,13 @@ def corpus_files(
                                           "splits.yaml, else configs/splits.yaml)."),
 ):
     """Print the transcript files of one split (for scripts: `codeur classify $(codeur corpus-files --split test)`)."""
-    from .corpus import REPO, load_splits
+    from .corpus import load_splits, splits_file
+    from .readers.sidecar import is_sidecar
 
-    if splits is None:
-        splits = corpus_dir / "splits.yaml" if (corpus_dir / "splits.yaml").is_file() else REPO / "configs" / "splits.yaml"
+    splits = splits or splits_file(corpus_dir)
     docs = sorted(d for d, s in load_splits(splits).items() if s == split)
     if not docs:
         raise CodeurError(f"no interview in split {split!r}", path=str(splits))
-    from .readers.sidecar import is_sidecar
 
     for d in docs:
         files = sorted(f for f in (corpus_dir / "transcripts").glob(f"{d}.*") if not is_sidecar(f))

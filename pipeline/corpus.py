@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-import yaml
-
 from .atomic import atomic_open, write_jsonl
 from .authoring import AuthoredInterview, parse_authoring
 from .codebook import Codebook, load_codebook
@@ -24,6 +22,7 @@ from .errors import ConfigError, GoldError
 from .gold import GoldSpan, passage_labels, read_gold, validate_gold
 from .spans import Span
 from .transcript import Passage, Transcript
+from .yamlfile import load_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -117,12 +116,15 @@ def build_second_coding(corpus_dir: Path, transcripts: Mapping[str, Transcript],
 
 # --- loading ------------------------------------------------------------------------------------
 
+def splits_file(corpus_dir: Path) -> Path:
+    """A corpus folder's own `splits.yaml` (corpus/real has one), else `configs/splits.yaml`."""
+    own = Path(corpus_dir) / "splits.yaml"
+    return own if own.is_file() else REPO / "configs" / "splits.yaml"
+
+
 def load_splits(path: Path = REPO / "configs" / "splits.yaml") -> dict[str, str]:
     """doc id → split name. Splits are by interview, never by passage."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("splits file not found", path=str(path)) from None
+    data = load_yaml(path, "splits file")
     out: dict[str, str] = {}
     for split in SPLITS:
         for doc in (data or {}).get(split) or []:
@@ -144,6 +146,15 @@ class Corpus:
     labels: dict[str, dict[str, set[str]]]   # coder → passage id → codes
     splits: dict[str, str]                   # doc id → split
     cases: dict[str, dict[str, str]] = field(default_factory=dict)
+    primary: str = "coder1"                  # the coding that covers every interview (the gold)
+
+    def coder(self, name: str | None = None) -> str:
+        """`name`, or the primary coding; a clear error when the corpus has no such coding."""
+        name = name or self.primary
+        if name not in self.labels:
+            raise ConfigError(f"no coding by {name!r} in the corpus",
+                              hint=f"coders there: {', '.join(self.labels) or 'none'}")
+        return name
 
     def passages_of(self, split: str) -> list[Passage]:
         return [p for p in self.passages if self.splits.get(p.doc_id) == split]
@@ -188,7 +199,8 @@ def load_corpus(corpus_dir: Path = CORPUS, *, codebook: Codebook | None = None,
     complete = {primary}
     coders_file = Path(corpus_dir) / "coders.yaml"
     if coders_file.is_file():
-        declared = (yaml.safe_load(coders_file.read_text(encoding="utf-8")) or {}).get("complete") or []
+        data = load_yaml(coders_file, "coders file") or {}
+        declared = data.get("complete") or [] if isinstance(data, dict) else None
         if not isinstance(declared, list):
             raise ConfigError("'complete' must be a list of coder names", path=str(coders_file))
         complete.update(map(str, declared))
@@ -197,15 +209,13 @@ def load_corpus(corpus_dir: Path = CORPUS, *, codebook: Codebook | None = None,
         docs = set(transcripts) if coder in complete else {s.doc_id for s in cs}
         ps = [p for p in result.passages if p.doc_id in docs]
         labels[coder] = passage_labels(ps, cs)
-    if splits_path is None:  # a corpus folder may carry its own splits (corpus/real/splits.yaml)
-        own = Path(corpus_dir) / "splits.yaml"
-        splits_path = own if own.is_file() else REPO / "configs" / "splits.yaml"
+    splits_path = splits_path or splits_file(corpus_dir)
     splits = load_splits(splits_path)
     missing = sorted(set(splits) - set(transcripts))
     if missing:
         raise ConfigError(f"split lists unknown interview(s) {', '.join(missing)}", path=str(splits_path))
     return Corpus(codebook, transcripts, result.passages, dict(by_coder), labels, splits,
-                  read_cases(corpus_dir / "cases.csv"))
+                  read_cases(corpus_dir / "cases.csv"), primary)
 
 
 def to_dataset_dict(corpus: Corpus, coder: str = "coder1"):

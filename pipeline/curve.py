@@ -48,7 +48,7 @@ def learning_curve(config_path: str | Path, *, corpus: str, steps: Sequence[int]
         n_rep = 1 if k in (0, len(pool)) else repeats
         preds, truths, groups, draws = [], [], [], []
         t0 = time.time()
-        for r in range(n_rep):
+        for _ in range(n_rep):
             docs = set(rng.sample(pool, k))
             draws.append(sorted(docs))
             fitted = fit_model(cfg, codebook, corpora, log=lambda m: None, train_docs={corpus: docs})
@@ -57,8 +57,6 @@ def learning_curve(config_path: str | Path, *, corpus: str, steps: Sequence[int]
             preds.append(fitted["probs"][f"{corpus}_test"] >= th)
             truths.append(part.y)
             groups += [p.doc_id for p in part.passages]
-            if k == 0 and r == 0:
-                main = fitted["scores"].get("test")
         y, p = np.vstack(truths), np.vstack(preds)
         point = summary_scores(y, p, codes)
         row = {"interviews": k, "repeats": n_rep, "draws": draws, "n_test_passages": len(part),

@@ -136,5 +136,5 @@ def get_encoder() -> E5Encoder:
     """The process-wide encoder (the 4-bit model is mapped once)."""
     global _ENCODER
     if _ENCODER is None:
-        _ENCODER = E5Encoder(use_cache=cache_dir() is not None)
+        _ENCODER = E5Encoder()
     return _ENCODER

@@ -175,18 +175,23 @@ class Part:
         return len(self.passages)
 
 
+def coder_of(cfg: TrainConfig, name: str) -> str:
+    """Whose coding is the gold of corpus `name` ("main" or an extra corpus)."""
+    return cfg.coder if name == "main" else next(e.coder for e in cfg.extra_corpora if e.name == name)
+
+
 def load_corpora(cfg: TrainConfig, codebook, *, corpus=None) -> dict[str, Any]:
     """The main corpus and every extra corpus of a training config, by name ("main" first)."""
     from .corpus import load_corpus
 
     out = {"main": corpus or load_corpus(cfg.corpus, codebook=codebook, splits_path=cfg.splits)}
+    where = {"main": cfg.corpus}
     for extra in cfg.extra_corpora:
         out[extra.name] = load_corpus(extra.path, codebook=codebook, splits_path=extra.splits, primary=extra.coder)
+        where[extra.name] = extra.path
     for name, c in out.items():
-        coder = cfg.coder if name == "main" else next(e.coder for e in cfg.extra_corpora if e.name == name)
-        if coder not in c.labels:
-            raise ConfigError(f"no gold coding by {coder!r} in corpus {name!r}", path=str(cfg.corpus if name == "main"
-                              else next(e.path for e in cfg.extra_corpora if e.name == name)),
+        if coder_of(cfg, name) not in c.labels:
+            raise ConfigError(f"no gold coding by {coder_of(cfg, name)!r} in corpus {name!r}", path=str(where[name]),
                               hint=f"coders there: {', '.join(c.labels) or 'none'}")
     return out
 
@@ -194,7 +199,7 @@ def load_corpora(cfg: TrainConfig, codebook, *, corpus=None) -> dict[str, Any]:
 def make_part(cfg: TrainConfig, corpora: dict[str, Any], name: str, split: str,
               docs: set[str] | None = None) -> Part:
     c = corpora[name]
-    coder = cfg.coder if name == "main" else next(e.coder for e in cfg.extra_corpora if e.name == name)
+    coder = coder_of(cfg, name)
     ps = [p for p in c.passages_of(split) if docs is None or p.doc_id in docs]
     texts = [getattr(p, cfg.text) for p in ps]
     ctx = contexts_for_rows([p.to_dict() for p in ps], lambda r: r[cfg.text]) if cfg.context else None
@@ -267,34 +272,36 @@ def fit_model(cfg: TrainConfig, codebook, corpora: dict[str, Any], *, log=print,
                               path=str(config_path))
     n_train = sum(len(t) for t in trains)
     log(f"training backend {cfg.backend!r} on {n_train} passages "
-        + "(" + ", ".join(f"{t.corpus} {len(t)}" for t in trains) + f"; {len(fit_x)} with spoken variants), "
-        f"thresholds on {cfg.thresholds_on} dev ({sum(len(t) for t in tunes)}), seed {cfg.seed}")
+        + "(" + ", ".join(f"{t.corpus} {len(t)}" for t in trains)
+        + (f"; {len(fit_x)} with spoken variants), " if cfg.spoken_augmentation else "), ")
+        + f"thresholds on {cfg.thresholds_on} dev ({sum(len(t) for t in tunes)}), seed {cfg.seed}")
     t0 = time.time()
     backend.fit(fit_x, fit_y, tune.texts, tune.y, seed=cfg.seed, contexts=fit_c, **kwargs)
     seconds = round(time.time() - t0, 1)
 
-    def predict(part: Part, texts=None, ctx=None):
-        return backend.predict_proba(texts if texts is not None else part.texts,
-                                     contexts=ctx if ctx is not None or texts is not None else part.contexts)
-
-    thresholds = tune_thresholds([t.y for t in tunes], [predict(t) for t in tunes], codes)
-    th = np.array([thresholds[c] for c in codes])
-    scores: dict[str, Any] = {}
+    # every dev and test split scored once; the thresholds come from the dev splits named
     probs: dict[str, np.ndarray] = {}
+    parts: dict[str, Part] = {}
     for name in corpora:
         prefix = "" if name == "main" else f"{name}_"
         for split, part in (("dev", devs[name]), ("test", tests[name])):
             if len(part):
-                probs[prefix + split] = predict(part)
-                scores[prefix + split] = summary_scores(part.y, probs[prefix + split] >= th, codes)
-                scores[prefix + split]["ranking"] = ranking_scores(part.y, probs[prefix + split], codes)
+                parts[prefix + split] = part
+                probs[prefix + split] = backend.predict_proba(part.texts, contexts=part.contexts)
+    tune_keys = ["dev" if n == "main" else f"{n}_dev" for n in cfg.thresholds_on.split("+")]
+    thresholds = tune_thresholds([parts[k].y for k in tune_keys], [probs[k] for k in tune_keys], codes)
+    th = np.array([thresholds[c] for c in codes])
+    scores: dict[str, Any] = {}
+    for key, part in parts.items():
+        scores[key] = summary_scores(part.y, probs[key] >= th, codes)
+        scores[key]["ranking"] = ranking_scores(part.y, probs[key], codes)
     test = tests["main"]
     if len(test):
         spoken_c = [c.map(spoken_form) for c in test.contexts] if test.contexts is not None else None
-        scores["test_spoken_form"] = summary_scores(
-            test.y, predict(test, [spoken_form(t) for t in test.texts], spoken_c) >= th, codes)
+        spoken = backend.predict_proba([spoken_form(t) for t in test.texts], contexts=spoken_c)
+        scores["test_spoken_form"] = summary_scores(test.y, spoken >= th, codes)
         if cfg.context:  # what a passages table without questions gets
-            bare = predict(test, test.texts, [Context()] * len(test))
+            bare = backend.predict_proba(test.texts, contexts=[Context()] * len(test))
             scores["test_without_context"] = summary_scores(test.y, bare >= th, codes)
     return {"backend": backend, "thresholds": thresholds, "scores": scores, "probs": probs, "tests": tests,
             "trains": trains, "devs": devs, "seconds": seconds, "counts": counts}

@@ -96,6 +96,21 @@ def test_a_model_of_another_encoder_is_refused(fitted, tmp_path):
         E5TfidfLogReg.load(tmp_path, CODES, fitted.params)
 
 
+def test_a_model_whose_labels_were_reordered_is_refused(fitted, tmp_path):
+    fitted.save(tmp_path)
+    with pytest.raises(ModelError, match="codes differ from the model card's labels"):
+        E5TfidfLogReg.load(tmp_path, list(reversed(CODES)), fitted.params)
+
+
+def test_a_damaged_vocabulary_is_refused(fitted, tmp_path):
+    fitted.save(tmp_path)
+    meta = json.loads((tmp_path / "e5-tfidf.json").read_text(encoding="utf-8"))
+    meta["vectorizers"]["passage_word"]["vocabulary"].pop()
+    (tmp_path / "e5-tfidf.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelError, match="IDF values for"):
+        E5TfidfLogReg.load(tmp_path, CODES, fitted.params)
+
+
 def test_contexts_and_sample_weights():
     ctx = [Context("et avec vos voisins ?", "")] * 6 + [Context("et l'atelier ?", "")] * 6 + [Context()] * 6
     m = E5TfidfLogReg(CODES, min_df=1).fit(TEXTS, Y, TEXTS[:2], Y[:2], contexts=ctx,

@@ -21,6 +21,8 @@ from pipeline.context import Context
 from pipeline.errors import ModelError
 from pipeline.model import load_model, save_model
 
+from test_transformers_backend import tiny_camembert  # noqa: F401  (fixture)
+
 CB = load_codebook()
 CODES = CB.codes
 runner = CliRunner()
@@ -335,26 +337,18 @@ def test_the_spacy_backend_opens_no_pickle(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_transformers_model(tmp_path_factory):
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import CamembertConfig, CamembertForSequenceClassification, PreTrainedTokenizerFast
+def tiny_transformers_model(tiny_camembert, tmp_path_factory):
+    """The tiny random-weight CamemBERT of the transformers tests, with a head for these codes."""
+    from transformers import AutoTokenizer, CamembertForSequenceClassification
 
     from pipeline.backends.transformers_backend import TransformersClassifier
 
-    texts, _, _ = training_data()
-    tok = Tokenizer(models.WordPiece(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=120, special_tokens=[
-        "<s>", "<pad>", "</s>", "<unk>", "<mask>"]))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-                                   pad_token="<pad>", mask_token="<mask>", cls_token="<s>", sep_token="</s>")
-    config = CamembertConfig(vocab_size=fast.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                             intermediate_size=32, max_position_embeddings=70, pad_token_id=fast.pad_token_id,
-                             num_labels=len(CODES), problem_type="multi_label_classification")
+    fast = AutoTokenizer.from_pretrained(tiny_camembert)
+    model = CamembertForSequenceClassification.from_pretrained(tiny_camembert, num_labels=len(CODES),
+                                                               problem_type="multi_label_classification",
+                                                               ignore_mismatched_sizes=True)
     backend = TransformersClassifier(CODES, max_length=32)
-    backend.tokenizer_, backend.model_ = fast, CamembertForSequenceClassification(config).eval()
+    backend.tokenizer_, backend.model_ = fast, model.eval()
     path = save_model(tmp_path_factory.mktemp("models") / "hf", backend, CB,
                       {**card(), "backend": "transformers", "params": backend.params})
     return backend, path

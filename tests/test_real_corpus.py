@@ -3,10 +3,8 @@ adjudicated. A researcher checks that the gold spans point at the right words of
 that the splits hold whole interviews, and that broken input gets a one-line error."""
 import json
 import shutil
-from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app

