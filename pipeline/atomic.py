@@ -76,6 +76,32 @@ def check_output(path: str | os.PathLike) -> None:
                           hint="choose another --out, or change the folder's permissions")
 
 
+def check_output_dir(path: str | os.PathLike) -> None:
+    """Refuse, before any work, an output folder that is a file or a link, or that cannot be created or
+    written in."""
+    path = Path(path)
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    except OSError as e:
+        raise CodeurError(f"cannot check the output folder ({e.strerror or e})", path=str(path)) from None
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            raise CodeurError("the output folder is a symbolic link; give the real folder's path", path=str(path))
+        if not stat.S_ISDIR(st.st_mode):
+            raise CodeurError("the output path is a file, not a folder", path=str(path), hint="choose another --out")
+    folder = path.absolute() if st is not None else path.absolute().parent
+    while not os.path.lexists(folder):
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CodeurError(f"cannot write the output: {folder} is a file, not a folder", path=str(path),
+                          hint="choose another --out")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CodeurError(f"cannot write the output: the folder {folder} is not writable", path=str(path),
+                          hint="choose another --out, or change the folder's permissions")
+
+
 def lock_path(path: str | os.PathLike) -> Path:
     path = Path(path)
     return path.parent / f".{path.name}.lock"

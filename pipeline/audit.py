@@ -120,7 +120,8 @@ def _parse_cell(column: str, value: str) -> Any:
 def read_table(path: str | Path, *, required: Sequence[str]) -> tuple[list[dict], list[str]]:
     """Rows of a JSONL, Parquet or CSV table (CSV as `codeur classify` writes it: lists and dicts
     JSON-encoded). Malformed rows are skipped and reported as "line N: reason"."""
-    from .tables import read_rows
+    from .csvfile import read_csv
+    from .tables import read_rows, row_problem
 
     path = Path(path)
     if path.suffix.lower() != ".csv":
@@ -131,23 +132,22 @@ def read_table(path: str | Path, *, required: Sequence[str]) -> tuple[list[dict]
     rows: list[dict] = []
     errors: list[str] = []
     seen: set = set()
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if reader.fieldnames and missing:
-            raise DataError(f"missing column(s) {', '.join(missing)}", path=str(path))
-        for raw in reader:
-            n = reader.line_num
-            try:
-                row = {k: _parse_cell(k, v or "") for k, v in raw.items() if k is not None}
-            except (ValueError, json.JSONDecodeError) as e:
-                errors.append(f"line {n}: unreadable value ({e})")
-                continue
-            if row.get("id") in seen:
-                errors.append(f"line {n}: duplicate id {row.get('id')!r}")
-                continue
-            seen.add(row.get("id"))
-            rows.append(row)
+    _, table = read_csv(path, what="coding table", required=required, multiline=True)
+    for n, raw in table:
+        try:
+            row = {k: _parse_cell(k, v or "") for k, v in raw.items() if k is not None}
+        except (ValueError, json.JSONDecodeError) as e:
+            errors.append(f"line {n}: unreadable value ({e})")
+            continue
+        problem = row_problem(row)
+        if problem:
+            errors.append(f"line {n}: {problem}")
+            continue
+        if row.get("id") in seen:
+            errors.append(f"line {n}: duplicate id {row.get('id')!r}")
+            continue
+        seen.add(row.get("id"))
+        rows.append(row)
     return rows, errors
 
 
@@ -412,7 +412,49 @@ def _under_spans(a: Coding, b: Coding, located: dict[str, PassageRef], allow_par
     if left_out:
         notes.append(f"{len(left_out)} interview(s) coded by {s_side.name} are not in the coding of {p_side.name} "
                      f"and are left out: {_docs_list(left_out)}")
+    check_spans_on_passages(s_side, [located[i] for i in ids], notes)
     return ids
+
+
+def check_spans_on_passages(side: Coding, refs: Sequence[PassageRef], notes: list[str]) -> None:
+    """Spans that cannot belong to the text the passages were cut from: a span whose stored text differs
+    from the passages' text at the same offsets is refused (the coding was made on another version of
+    the transcript, so every label would be misplaced); spans that lie after the last passage of their
+    interview (past the end of its text?) or touch no passage are counted and named in a note."""
+    by_doc: dict[str, list[PassageRef]] = {}
+    for r in refs:
+        if r.located:
+            by_doc.setdefault(r.doc_id, []).append(r)
+    for d in by_doc.values():
+        d.sort(key=lambda r: r.span.start)
+    past: list[str] = []
+    untouched = 0
+    for n, gs in enumerate(side.spans, 1):
+        doc = by_doc.get(gs.doc_id)
+        if not doc:
+            continue
+        hits = [r for r in doc if r.span.overlap(gs.span) > 0]
+        for r in hits:
+            if not gs.text or not r.text or len(r.text) != len(r.span):
+                continue
+            lo, hi = max(gs.span.start, r.span.start), min(gs.span.end, r.span.end)
+            if gs.text[lo - gs.span.start:hi - gs.span.start] != r.text[lo - r.span.start:hi - r.span.start]:
+                raise DataError(
+                    f"span {n} ({gs.doc_id} {gs.span.start}-{gs.span.end}): its text differs from passage {r.id} at "
+                    f"characters {lo}-{hi}, so the coding and the passages come from different versions of the "
+                    "transcript", path=side.source,
+                    hint="classify the same transcripts the coding was made on (or import the coding again)")
+        if not hits:
+            untouched += 1
+            end = max(r.span.end for r in doc)
+            if gs.span.start >= end:
+                past.append(f"{gs.doc_id} {gs.span.start}-{gs.span.end} (last passage ends at {end})")
+    if past:
+        notes.append(f"{len(past)} span(s) of {side.name} lie after the last passage of their interview, past the "
+                     f"end of its text?: {'; '.join(past[:5])}{' …' if len(past) > 5 else ''}")
+    if untouched > len(past):
+        notes.append(f"{untouched - len(past)} span(s) of {side.name} touch no passage (interviewer's speech?) and "
+                     "take no part in the comparison")
 
 
 def align(a: Coding, b: Coding, codes: Sequence[str], *, passages: dict[str, PassageRef] | None = None,
@@ -897,11 +939,21 @@ def headline_lines(metrics: dict[str, Any], metrics_path: str | Path | None = No
 
 
 def read_metrics(path: str | Path) -> dict[str, Any]:
+    """An audit's metrics.json (given the file or the audit's folder)."""
     path = Path(path)
+    if path.is_dir():
+        if not (path / "metrics.json").is_file():
+            raise DataError("a folder without metrics.json", path=str(path),
+                            hint="give the metrics.json of an audit, or the folder `codeur evaluate --out` wrote")
+        path = path / "metrics.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError("metrics file not found", path=str(path), hint="run `codeur evaluate` first") from None
+    except UnicodeDecodeError:
+        raise DataError("not a text file (a metrics.json is JSON text)", path=str(path)) from None
+    except OSError as e:
+        raise DataError(f"cannot be read ({e.strerror or e})", path=str(path)) from None
     except json.JSONDecodeError as e:
         raise DataError(f"not valid JSON ({e.msg}, line {e.lineno})", path=str(path)) from None
     if not isinstance(data, dict) or "agreement" not in data:

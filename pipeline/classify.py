@@ -47,7 +47,13 @@ def gather_rows(inputs: Sequence[str | Path], *, strict: bool = False, speaker_c
     others = [p for p in inputs if Path(p) not in tables]
     result = ClassifyResult([])
     for t in tables:
-        got = read_rows(t, required=("id", "text"))
+        try:
+            got = read_rows(t, required=("id", "text"))
+        except DataError as e:
+            if strict:
+                raise
+            result.problems.append(f"{t}: {e.reason}")  # a bad table is skipped; the others still run
+            continue
         if strict and got.errors:
             raise DataError(got.errors[0], path=str(t))
         result.problems.extend(f"{t}: {e}" for e in got.errors)

@@ -44,17 +44,67 @@ def user_errors(fn: Callable) -> Callable:
 
 
 @contextlib.contextmanager
-def writing(*paths: Optional[Path]):
-    """Before any work: check every output can be written, lock them (a second run writing the same
-    output fails clearly) and clear temporary files an interrupted run left beside them."""
-    from .atomic import check_output, output_lock
+def writing(*paths: Optional[Path], folders: tuple = ()):
+    """Before any work: check every output file (and output folder) can be written, lock them (a second
+    run writing the same output fails clearly) and clear temporary files an interrupted run left beside
+    them."""
+    from .atomic import check_output, check_output_dir, output_lock
 
     outputs = [Path(p) for p in paths if p is not None]
+    dirs = [Path(p) for p in folders if p is not None]
     for p in outputs:
         check_output(p)
-    with output_lock(outputs, note=lambda m: err.print(f"[yellow]note:[/] {escape(m)}", highlight=False,
+    for d in dirs:
+        check_output_dir(d)
+    with output_lock(outputs + dirs, note=lambda m: err.print(f"[yellow]note:[/] {escape(m)}", highlight=False,
                                                       soft_wrap=True)):
         yield
+
+
+def writes(*files: str, folders: tuple = ()) -> Callable:
+    """Decorator: run the command inside `writing(...)` of the output files and folders named by these
+    parameters, so an output that cannot be written is refused before any work and held locked."""
+
+    def decorate(fn: Callable) -> Callable:
+        import inspect
+
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            bound = signature.bind_partial(*args, **kwargs)
+            bound.apply_defaults()
+            with writing(*(bound.arguments.get(f) for f in files),
+                         folders=tuple(bound.arguments.get(d) for d in folders)):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+MAX_FILE_MB = typer.Option(None, "--max-file-mb", help="Refuse input files above this size in MB (default 20, "
+                           "or CODEUR_MAX_FILE_MB).")
+MAX_LINE_CHARS = typer.Option(None, "--max-line-chars", help="Refuse transcripts with a longer line (default "
+                              "200,000 characters, or CODEUR_MAX_LINE_CHARS).")
+
+
+def limited(fn: Callable) -> Callable:
+    """Decorator: apply the command's --max-file-mb / --max-line-chars for its duration."""
+    import inspect
+
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .limits import overridden
+
+        bound = signature.bind_partial(*args, **kwargs)
+        with overridden(max_file_mb=bound.arguments.get("max_file_mb"),
+                        max_line_chars=bound.arguments.get("max_line_chars")):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def progress() -> Progress:
@@ -104,11 +154,15 @@ def _load_speaker_config(path: Optional[Path]):
 
 @app.command()
 @user_errors
+@writes("out_path")
+@limited
 def ingest(
     paths: List[Path] = typer.Argument(..., help="Transcript files or folders."),
     out_path: Path = typer.Option(Path("work/transcripts.jsonl"), "--out", "-o", help="Transcripts JSONL."),
     speakers: Optional[Path] = typer.Option(None, help="Speaker patterns and roles (default configs/speakers.yaml)."),
     strict: bool = typer.Option(False, help="Stop at the first bad file."),
+    max_file_mb: Optional[float] = MAX_FILE_MB,
+    max_line_chars: Optional[int] = MAX_LINE_CHARS,
 ):
     """Read transcripts in any supported format into one JSONL of plain texts and speaker turns."""
     from .prepare import collect_inputs, ingest as run_ingest
@@ -129,6 +183,7 @@ def ingest(
 
 @app.command()
 @user_errors
+@writes("out_path")
 def segment(
     transcripts_path: Path = typer.Argument(Path("work/transcripts.jsonl"), help="Output of `codeur ingest`."),
     out_path: Path = typer.Option(Path("work/passages.jsonl"), "--out", "-o",
@@ -146,6 +201,7 @@ def segment(
 
 @app.command()
 @user_errors
+@limited
 def prepare(
     paths: List[Path] = typer.Argument(..., help="Transcript files or folders."),
     out_path: Path = typer.Option(Path("work/passages.jsonl"), "--out", "-o",
@@ -155,6 +211,8 @@ def prepare(
     parquet: bool = typer.Option(False, help="Also write a Parquet copy of the passages beside --out."),
     speakers: Optional[Path] = typer.Option(None, help="Speaker patterns and roles (default configs/speakers.yaml)."),
     strict: bool = typer.Option(False, help="Stop at the first bad file."),
+    max_file_mb: Optional[float] = MAX_FILE_MB,
+    max_line_chars: Optional[int] = MAX_LINE_CHARS,
 ):
     """Ingest, clean and segment in one go: transcript files → passages."""
     from .prepare import collect_inputs, prepare as run_prepare
@@ -234,6 +292,7 @@ def corpus_stats(
 
 @app.command("corpus-export")
 @user_errors
+@writes("out_path")
 def corpus_export(
     out_path: Path = typer.Option(Path("work/corpus.jsonl"), "--out", "-o"),
     corpus_dir: Path = typer.Option(Path("corpus"), "--corpus"),
@@ -285,6 +344,7 @@ def corpus_files(
 
 @app.command()
 @user_errors
+@writes(folders=("out_dir",))
 def train(
     config: Path = typer.Option(Path("configs/train.yaml"), "--config", "-c", help="Training config (YAML)."),
     out_dir: Path = typer.Option(Path("models/default"), "--out", "-o", help="Model directory to write."),
@@ -303,6 +363,7 @@ def train(
 
 @app.command("learning-curve")
 @user_errors
+@writes(folders=("out_dir",))
 def learning_curve_cmd(
     config: Path = typer.Option(Path("configs/train.yaml"), "--config", "-c", help="Training config (YAML) with "
                                 "the coded corpus as an extra corpus."),
@@ -336,6 +397,7 @@ def learning_curve_cmd(
 
 @app.command()
 @user_errors
+@limited
 def classify(
     inputs: List[Path] = typer.Argument(..., help="Transcript files/folders, or passage tables (.jsonl/.parquet) "
                                                   "with at least 'id' and 'text'."),
@@ -347,6 +409,8 @@ def classify(
     batch_size: int = typer.Option(256, help="Passages per batch."),
     n_process: int = typer.Option(1, "--n-process", help="Worker processes for the model."),
     strict: bool = typer.Option(False, help="Stop at the first bad file or line."),
+    max_file_mb: Optional[float] = MAX_FILE_MB,
+    max_line_chars: Optional[int] = MAX_LINE_CHARS,
 ):
     """Code passages with a trained model: add `codes` and `scores` to each passage."""
     from .classify import classify_rows, context_note, gather_rows
@@ -377,7 +441,7 @@ def classify(
             err.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
     code = summarise(got.reports) if got.reports else 0
     if got.problems:
-        out.print(f"{len(got.problems)} line(s) skipped.")
+        out.print(f"{len(got.problems)} table(s) or line(s) skipped.")
         code = max(code, 1)
     raise typer.Exit(code)
 from . import cli_audit  # noqa: E402,F401  (registers evaluate, audit, suggest, headline)

@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli import app, err, out, progress, user_errors
+from .cli import app, err, out, progress, user_errors, writes
 from .errors import CodeurError, DataError, ModelError
 
 MAX_LISTED = 20
@@ -125,6 +125,7 @@ def _case_matrix(gold_path: Path, pred_path: Path, out_dir: Path, codebook, case
 
 @app.command()
 @user_errors
+@writes(folders=("out_dir",))
 def evaluate(
     gold: Path = typer.Option(..., "--gold", help="Gold coding: spans JSONL (file, or folder of one coder's files) "
                                                   "or a passage-level JSONL with 'id' and 'codes'."),
@@ -161,6 +162,7 @@ def evaluate(
 
 @app.command()
 @user_errors
+@writes(folders=("out_dir",))
 def audit(
     a: Path = typer.Argument(..., help="Coding A, the reference (gold spans, or passages with 'id' and 'codes')."),
     b: Path = typer.Argument(..., help="Coding B, compared with A (predictions, another coder's spans...)."),
@@ -186,6 +188,7 @@ def audit(
 
 @app.command("suggest")
 @user_errors
+@writes("out_path")
 def suggest_cmd(
     model_dir: Path = typer.Option(..., "--model", "-m", help="A model directory from `codeur train`."),
     pool: Path = typer.Option(..., "--pool", help="Passages (`codeur prepare`) or predictions (`codeur classify`); "
@@ -241,5 +244,14 @@ def suggest_cmd(
 def headline(metrics: Path = typer.Argument(..., help="metrics.json written by `codeur evaluate` or `audit`.")):
     """Print the headline figures of an audit and where its report is."""
     from .audit import headline_lines, read_metrics
+    from .errors import DataError
 
-    _say(headline_lines(read_metrics(metrics), metrics))
+    data = read_metrics(metrics)
+    if metrics.is_dir():
+        metrics = metrics / "metrics.json"
+    try:
+        lines = headline_lines(data, metrics)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise DataError(f"a metrics.json of an unexpected shape ({type(e).__name__}: {e})", path=str(metrics),
+                        hint="was it written by another version of codeur? run `codeur evaluate` again") from None
+    _say(lines)

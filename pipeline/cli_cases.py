@@ -8,12 +8,13 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from .cli import app, err, out, progress, user_errors
+from .cli import app, err, out, progress, user_errors, writes
 from .errors import CodeurError, DataError
 
 
 @app.command()
 @user_errors
+@writes("map_path", folders=("out_dir",))
 def pseudonymize(
     paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the pseudonymised <doc>.txt files."),
@@ -122,6 +123,7 @@ def _pct(x: float) -> str:
 
 @app.command()
 @user_errors
+@writes(folders=("out_dir",))
 def matrix(
     pred: Path = typer.Option(..., help="Coded passages from `codeur classify` (.jsonl, .parquet or .csv)."),
     cases: Path = typer.Option(Path("corpus/cases.csv"), help="Case attributes, one row per interview (doc_id)."),
@@ -146,7 +148,7 @@ def matrix(
     from .gold import coders as by_coder, read_gold
     from .matrix import (ALL, BIAS_COLUMNS, MATRIX_COLUMNS, bias_tests, build_matrix, check_attributes,
                          coded_passages, interview_errors, matrix_page, read_cases, write_csv)
-    from .tables import output_format, read_rows
+    from .audit import read_table
 
     if measure not in ("interviews", "passages"):
         raise CodeurError(f"--measure {measure!r}: use 'interviews' or 'passages'")
@@ -169,20 +171,9 @@ def matrix(
     cb.check_codes(wanted, where="--codes")
     dims = {c: cb.dimension_of(c) for c in wanted}
 
-    if output_format(pred) == "csv":
-        import csv
-
-        with pred.open(encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        for r in rows:
-            for k in ("start", "end"):
-                if r.get(k, "") != "":
-                    r[k] = int(r[k])
-    else:
-        got = read_rows(pred, required=("id", "doc_id", "codes"))
-        if got.errors:
-            raise DataError(got.errors[0], path=str(pred), hint=f"{len(got.errors)} bad line(s)")
-        rows = got.rows
+    rows, errors = read_table(pred, required=("id", "doc_id", "codes"))  # JSONL, Parquet or CSV
+    if errors:
+        raise DataError(errors[0], path=str(pred), hint=f"{len(errors)} bad line(s)")
     if not rows:
         raise DataError("no coded passage", path=str(pred))
     unknown_docs = sorted({str(r["doc_id"]) for r in rows} - set(case_table))

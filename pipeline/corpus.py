@@ -166,10 +166,11 @@ class Corpus:
 
 
 def read_cases(path: Path) -> dict[str, dict[str, str]]:
+    from .csvfile import read_cases as read_case_table
+
     if not path.exists():
         return {}
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        return {row["doc_id"]: row for row in csv.DictReader(fh)}
+    return read_case_table(path)
 
 
 def load_corpus(corpus_dir: Path = CORPUS, *, codebook: Codebook | None = None,

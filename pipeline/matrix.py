@@ -19,6 +19,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .csvfile import read_cases  # noqa: F401  (the case table, read here by callers)
 from .errors import DataError
 from .tables import spreadsheet_text
 
@@ -28,28 +29,6 @@ ALPHA = 0.05             # threshold of the plain-language reading
 
 
 # --- inputs ---------------------------------------------------------------------------------------
-
-def read_cases(path: str | Path) -> dict[str, dict[str, str]]:
-    """doc_id → attributes, from a CSV whose first column names include `doc_id`."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError("case attributes file not found", path=str(path),
-                        hint="build the corpus (codeur corpus-build) or give --cases") from None
-    reader = csv.DictReader(text.splitlines())
-    if not reader.fieldnames or "doc_id" not in reader.fieldnames:
-        raise DataError("no 'doc_id' column", path=str(path), hint="the first line must name the columns")
-    cases: dict[str, dict[str, str]] = {}
-    for n, row in enumerate(reader, 2):
-        doc = (row.get("doc_id") or "").strip()
-        if not doc:
-            raise DataError(f"line {n}: empty doc_id", path=str(path))
-        if doc in cases:
-            raise DataError(f"line {n}: doc_id {doc!r} appears twice", path=str(path))
-        cases[doc] = {k: (v or "").strip() for k, v in row.items() if k}
-    return cases
-
 
 def check_attributes(cases: Mapping[str, Mapping[str, str]], attributes: Sequence[str], *, where: str) -> None:
     columns = set().union(*(c.keys() for c in cases.values())) if cases else set()

@@ -31,7 +31,7 @@ from .atomic import write_json, write_text
 from .backends import Backend, backend_class
 from .codebook import Codebook, codebook_from_dict, load_codebook
 from .context import Context
-from .errors import ModelError
+from .errors import CodeurError, ModelError
 
 CARD = "model-card.json"
 
@@ -83,9 +83,21 @@ def load_model(path: str | Path) -> TrainedModel:
         raise ModelError(f"no {CARD}: not a codeur model directory (or an interrupted training)", path=str(path)) from None
     except json.JSONDecodeError as e:
         raise ModelError(f"{CARD} is corrupt ({e.msg})", path=str(path)) from None
+    except UnicodeDecodeError:
+        raise ModelError(f"{CARD} is not text (corrupt, or a binary file under its name)", path=str(path)) from None
+    except OSError as e:
+        raise ModelError(f"{CARD} cannot be read ({e.strerror or e})", path=str(path)) from None
+    if not isinstance(card, dict):
+        raise ModelError(f"{CARD} is not a model card (a JSON object expected)", path=str(path))
     for key in ("backend", "labels", "thresholds", "codebook_hash"):
         if key not in card:
             raise ModelError(f"{CARD} lacks {key!r}", path=str(path))
+    if not isinstance(card["backend"], str):
+        raise ModelError(f"{CARD}: 'backend' is not a backend name", path=str(path))
+    if not isinstance(card["labels"], list) or not all(isinstance(c, str) for c in card["labels"]):
+        raise ModelError(f"{CARD}: 'labels' is not a list of code names", path=str(path))
+    if not isinstance(card["thresholds"], dict):
+        raise ModelError(f"{CARD}: 'thresholds' is not a mapping of code → threshold", path=str(path))
     cls = backend_class(card["backend"])
     refuse = getattr(cls, "refuse_unsafe", None)  # pickle files of older versions, named as such
     if refuse is not None and (path / "backend").is_dir():
@@ -98,7 +110,13 @@ def load_model(path: str | Path) -> TrainedModel:
     codebook = codebook_from_dict(cb_data, where=str(path / "codebook.yaml"))
     if codebook.content_hash() != card["codebook_hash"]:
         raise ModelError("the model's codebook.yaml does not match the hash in its model card", path=str(path))
-    backend = cls.load(path / "backend", card["labels"], card.get("params", {}))
+    try:
+        backend = cls.load(path / "backend", card["labels"], card.get("params", {}))
+    except CodeurError:
+        raise
+    except Exception as e:  # noqa: BLE001  files whose hashes match the card but that are still unreadable
+        raise ModelError(f"the backend files cannot be read ({type(e).__name__}: {e})", path=str(path),
+                         hint=_RETRAIN) from None
     return TrainedModel(path, card, codebook, backend)
 
 
@@ -209,6 +227,9 @@ def check_files(path: str | Path, card: dict[str, Any]) -> None:
         f = path.joinpath(*parts)
         if f.is_symlink() or not f.is_file():
             raise ModelError(f"{rel} is missing (the model card lists it)", path=str(path), hint=_RETRAIN)
+        if _is_lfs_pointer(f):
+            raise ModelError(f"{rel} is a Git LFS pointer, not the file itself", path=str(path),
+                             hint="fetch the real files with `git lfs pull` (or copy the folder again)")
         if _sha256(f) != want:
             raise ModelError(f"{rel} has changed since the model was trained (its SHA-256 is not the one in "
                              f"{CARD})", path=str(path), hint=_RETRAIN)
@@ -219,6 +240,14 @@ def check_files(path: str | Path, card: dict[str, Any]) -> None:
         if rel not in files:
             raise ModelError(f"{rel} is not part of the model (the model card does not list it)", path=str(path),
                              hint="remove it, or " + _RETRAIN)
+
+
+def _is_lfs_pointer(f: Path) -> bool:
+    with f.open("rb") as fh:
+        return fh.read(len(_LFS)) == _LFS
+
+
+_LFS = b"version https://git-lfs.github.com/spec/"
 
 
 def card_markdown(card: dict[str, Any]) -> str:

@@ -98,10 +98,16 @@ def ingest(files: Iterable[Path], *, speaker_config=None, strict: bool = False,
             if strict:
                 raise
             rep.status, rep.reason = "error", e.reason + (f" ({e.hint})" if e.hint else "")
-        except (OSError, UnicodeError, ValueError) as e:  # last resort: still name the file
+        except (OSError, UnicodeError, ValueError) as e:  # a reader's library gave up: still name the file
             if strict:
                 raise InputFileError(f"{type(e).__name__}: {e}", path=str(f)) from e
             rep.status, rep.reason = "error", f"{type(e).__name__}: {e}"
+        except Exception as e:  # noqa: BLE001  last resort: one odd file never costs the rest of the batch
+            reason = (f"unexpected failure while reading ({type(e).__name__}: {e}); the file is probably "
+                      "damaged: open and save it again, and please report it")
+            if strict:
+                raise InputFileError(reason, path=str(f)) from e
+            rep.status, rep.reason = "error", reason
         else:
             transcripts.append(tr)
             rep.doc_id, rep.turns, rep.warnings = tr.doc_id, len(tr.turns), list(tr.warnings)

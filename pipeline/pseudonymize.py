@@ -213,20 +213,18 @@ _PSEUDONYM_RE = re.compile(r"^\[?([A-Z]+)_(\d+)\]?$")
 def read_user_mapping(path: str | Path) -> list[MappingEntry]:
     """A CSV with columns original,replacement (kind and count optional): a previous run's map.csv
     works, so pseudonyms stay the same when the corpus grows."""
+    from .csvfile import read_csv
+    from .errors import DataError
+
     path = Path(path)
+    if not path.exists():
+        raise ConfigError("mapping file not found", path=str(path))
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError("mapping file not found", path=str(path)) from None
-    rows = list(csv.DictReader(text.splitlines()))
-    if not rows:
-        return []
-    missing = {"original", "replacement"} - set(rows[0])
-    if missing:
-        raise ConfigError(f"missing column(s) {', '.join(sorted(missing))}", path=str(path),
-                          hint="the first line must name the columns: original,replacement")
+        _, rows = read_csv(path, what="pseudonym map", required=("original", "replacement"))
+    except DataError as e:
+        raise ConfigError(e.reason, path=str(path), hint=e.hint) from None
     out = []
-    for n, row in enumerate(rows, 2):
+    for n, row in rows:
         original, replacement = (row.get("original") or "").strip(), (row.get("replacement") or "").strip()
         if not original or not replacement:
             raise ConfigError(f"line {n}: empty original or replacement", path=str(path))

@@ -114,41 +114,95 @@ class RowsRead:
     errors: list[str] = field(default_factory=list)  # "line N: reason", for lines that were skipped
 
 
+def row_problem(obj: dict) -> str | None:
+    """Why a table row cannot be used as it is, or None: ids must be strings or whole numbers (never a
+    list, so two rows can be told apart), texts strings, offsets whole numbers with 0 <= start <= end."""
+    if "id" in obj:
+        i = obj["id"]
+        if isinstance(i, bool) or not isinstance(i, (str, int)) or i == "":
+            return f"'id' must be a non-empty string or a whole number, not {_kind(i)}"
+    for key in ("doc_id", "doc"):
+        if key in obj and (not isinstance(obj[key], str) or not obj[key]):
+            return f"{key!r} must be a non-empty string, not {_kind(obj[key])}"
+    if "text" in obj and not isinstance(obj["text"], str):
+        return f"'text' must be a string, not {_kind(obj['text'])}"
+    bounds = [obj.get(k) for k in ("start", "end")]
+    if any(k in obj for k in ("start", "end")):
+        if any(isinstance(b, bool) or not isinstance(b, int) for b in bounds):
+            return (f"'start' and 'end' must be whole numbers (character offsets), not "
+                    f"{_kind(bounds[0])} and {_kind(bounds[1])}")
+        start, end = bounds
+        if not 0 <= start <= end:
+            return f"impossible offsets: start {start}, end {end} (0 <= start <= end expected)"
+    return None
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    shown = json.dumps(value, ensure_ascii=False, default=str)
+    return f"{type(value).__name__} {shown[:40]}"
+
+
 def read_rows(path: str | Path, *, required: Sequence[str] = ("id", "text")) -> RowsRead:
-    """Read a JSONL or Parquet table. Malformed JSONL lines are reported by number and skipped."""
+    """Read a JSONL or Parquet table. Malformed JSONL lines, and rows whose ids, offsets or text are of the
+    wrong kind (`row_problem`), are reported by line (row) number and skipped."""
     path = Path(path)
     if not path.exists():
         raise DataError("file not found", path=str(path))
+    if path.is_dir():
+        raise DataError("is a folder, not a table (.jsonl or .parquet)", path=str(path))
     if path.suffix.lower() == ".parquet":
         try:
             rows = pq.read_table(path).to_pylist()
-        except (pa.ArrowInvalid, OSError) as e:
+        except (pa.ArrowException, OSError, ValueError) as e:
             raise DataError(f"not a readable Parquet file ({e})", path=str(path)) from None
         missing = [c for c in required if rows and c not in rows[0]]
         if missing:
             raise DataError(f"missing column(s) {', '.join(missing)}", path=str(path))
-        return RowsRead(rows)
+        numbered = enumerate(rows, 1)
+        where = "row"
+    else:
+        numbered = _jsonl_objects(path)
+        where = "line"
     out = RowsRead([])
     seen: set = set()
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
+    for n, obj in numbered:
+        if isinstance(obj, str):  # a JSONL line that is not an object: the reason
+            out.errors.append(obj)
+            continue
+        missing = [c for c in required if c not in obj or obj[c] is None]
+        if missing:
+            out.errors.append(f"{where} {n}: missing field(s) {', '.join(missing)}")
+            continue
+        problem = row_problem(obj)
+        if problem:
+            out.errors.append(f"{where} {n}: {problem}")
+            continue
+        if "id" in obj:
+            if obj["id"] in seen:
+                out.errors.append(f"{where} {n}: duplicate id {obj['id']!r}")
                 continue
-            obj, problem = _parse_line(n, line)
-            if problem:
-                out.errors.append(problem)
-                continue
-            missing = [c for c in required if c not in obj]
-            if missing:
-                out.errors.append(f"line {n}: missing field(s) {', '.join(missing)}")
-                continue
-            if "id" in obj:
-                if obj["id"] in seen:
-                    out.errors.append(f"line {n}: duplicate id {obj['id']!r}")
-                    continue
-                seen.add(obj["id"])
-            out.rows.append(obj)
+            seen.add(obj["id"])
+        out.rows.append(obj)
     return out
+
+
+def _jsonl_objects(path: Path):
+    """(line number, object) for each non-blank line, or (line number, "line N: reason") for a bad one."""
+    try:
+        fh = path.open(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise DataError(f"cannot be read ({e.strerror or e})", path=str(path)) from None
+    with fh:
+        try:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                obj, problem = _parse_line(n, line)
+                yield n, (problem if problem else obj)
+        except OSError as e:
+            raise DataError(f"cannot be read ({e.strerror or e})", path=str(path)) from None
 
 
 def read_passages(path: str | Path) -> tuple[list[Passage], list[str]]:

@@ -404,3 +404,39 @@ def test_yaml_of_the_codebook_is_read_safely(model_dir, tmp_path):
     with pytest.raises(ModelError, match="codebook.yaml"):
         load_model(model_dir)
     assert not marker.exists()
+
+
+# --- files whose hashes match the card but that are not what the backend wrote -------------------------
+
+@pytest.mark.parametrize("content", [b"garbage" * 50, b"[1, 2, 3]", b'{"vocabulary": 5}', b""])
+def test_unreadable_backend_files_listed_in_the_card_are_a_clear_error(model_dir, tmp_path, content):
+    for name in ("baseline.json", "baseline.npz"):
+        target = model_dir / "backend" / name
+        saved = target.read_bytes()
+        target.write_bytes(content)
+        card = json.loads((model_dir / "model-card.json").read_text(encoding="utf-8"))
+        rewrite_card(model_dir, files={**card["files"], f"backend/{name}": sha256(target)})
+        result, out = classify(model_dir, tmp_path)
+        assert result.exit_code == 2, result.output
+        assert "cannot load the baseline" in result.output or "cannot be read" in result.output
+        assert not out.exists()
+        target.write_bytes(saved)
+        rewrite_card(model_dir, files={**card["files"], f"backend/{name}": sha256(target)})
+
+
+def test_a_git_lfs_pointer_is_named_as_such(model_dir, tmp_path):
+    (model_dir / "backend" / "baseline.npz").write_text(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 5120\n", encoding="ascii")
+    result, out = classify(model_dir, tmp_path)
+    assert result.exit_code == 2
+    assert "backend/baseline.npz is a Git LFS pointer" in result.output and "git lfs pull" in result.output
+
+
+@pytest.mark.parametrize("card", ["[]", '{"backend": 3, "labels": [], "thresholds": {}, "codebook_hash": ""}',
+                                  '{"backend": "baseline", "labels": "abc", "thresholds": {}, "codebook_hash": ""}'])
+def test_a_card_of_the_wrong_shape_is_refused(model_dir, tmp_path, card):
+    (model_dir / "model-card.json").write_text(card, encoding="utf-8")
+    result, out = classify(model_dir, tmp_path)
+    assert result.exit_code == 2 and "model-card.json" in result.output and result.exception is None or \
+        isinstance(result.exception, SystemExit)
+    assert "model-card.json" in result.output

@@ -58,6 +58,7 @@ def read_transcript(path: str | Path, config: SpeakerConfig | None = None, doc_i
 
     Raises `InputFileError` (or `UnsupportedFormatError`) naming the file and the reason.
     """
+    from ..limits import check_file_size, check_line_lengths
     from ..roles import assign_roles  # imported here: pipeline.roles itself imports readers.speakers
 
     path = Path(path)
@@ -72,7 +73,10 @@ def read_transcript(path: str | Path, config: SpeakerConfig | None = None, doc_i
             hint=CONVERSION_HINTS.get(extension))
     config = config if config is not None else load_speaker_config()
 
+    if path.is_file():
+        check_file_size(path)
     transcript = reader(path, config)
+    check_line_lengths(transcript.text, path)
     if not transcript.turns:
         raise InputFileError("no speaker turns found (the file holds no spoken text)", path=str(path))
     transcript.doc_id = doc_id or path.stem

@@ -60,6 +60,9 @@ def read_bytes(path: Path) -> bytes:
         raise InputFileError("file not found", path=str(path))
     if path.is_dir():
         raise InputFileError("is a folder, not a transcript file", path=str(path))
+    from ..limits import check_file_size
+
+    check_file_size(path)  # before reading: a huge file is refused without filling the memory
     try:
         raw = path.read_bytes()
     except OSError as e:

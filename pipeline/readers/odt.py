@@ -34,6 +34,9 @@ def read_odt(path: Path, config: SpeakerConfig) -> Transcript:
     except Exception as e:  # odfpy raises many kinds on a damaged package
         raise InputFileError(f"corrupt .odt ({type(e).__name__}: {e})", path=str(path),
                              hint="open it in LibreOffice and save it again") from None
+    if body is None:
+        raise InputFileError("corrupt .odt: content.xml has no text body (office:body/office:text)",
+                             path=str(path), hint="open it in LibreOffice and save it again")
     _walk(body, finder, lines, given)
     layout = lay_out_lines(lines, config, given=given, unit="paragraph")
     return Transcript(

@@ -16,10 +16,10 @@ from pathlib import Path
 from defusedxml import ElementTree as SafeET
 
 from ..errors import InputFileError
+from ..limits import current as current_limits
 from .encoding import read_bytes
 from .labels import Label, LabelFinder, parse_clock
 
-MAX_XML_PART_BYTES = 256 * 1024 * 1024  # far above any transcript; stops zip bombs
 _UNSAFE_XML = re.compile(rb"<!ENTITY|<!DOCTYPE", re.IGNORECASE)
 
 # First row of a turn table that is a header, recognised by its first or second cell.
@@ -39,12 +39,10 @@ def check_package(path: Path, required: str, kind: str) -> None:
             names = set(package.namelist())
             if required not in names:
                 raise InputFileError(f"corrupt {kind}: the package has no {required}", path=str(path))
+            check_unpacked_sizes(package.infolist(), path, kind)
             for info in package.infolist():
                 if not info.filename.endswith(".xml"):
                     continue
-                if info.file_size > MAX_XML_PART_BYTES:
-                    raise InputFileError(f"refused {kind}: {info.filename} unpacks to {info.file_size} bytes",
-                                         path=str(path))
                 if _UNSAFE_XML.search(package.read(info)):
                     raise InputFileError(
                         f"refused {kind}: {info.filename} declares a DOCTYPE or XML entities, which codeur "
@@ -57,10 +55,37 @@ def check_package(path: Path, required: str, kind: str) -> None:
             bad = package.testzip()
             if bad is not None:
                 raise InputFileError(f"corrupt {kind}: damaged zip member {bad}", path=str(path))
-    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as e:
-        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method.
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError, OSError, ValueError) as e:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method;
+        # OSError / ValueError: offsets in the zip directory that point outside the file.
         raise InputFileError(f"corrupt {kind}: not a valid zip package ({e})", path=str(path),
                              hint=f"open it in a word processor and save it again as {kind}") from None
+
+
+def check_unpacked_sizes(infos: list[zipfile.ZipInfo], path: Path, kind: str) -> None:
+    """The checks the QDPX reader applies, before anything is unpacked: the number of parts, each part's
+    and the whole package's uncompressed size, and the compression ratio of large parts (zip bombs)."""
+    limits = current_limits()
+    if len(infos) > limits.max_zip_entries:
+        raise InputFileError(f"refused {kind}: {len(infos)} parts in the package (at most {limits.max_zip_entries})",
+                             path=str(path))
+    total = 0
+    for info in infos:
+        if info.file_size > limits.max_unpacked_bytes:
+            raise InputFileError(f"refused {kind}: {info.filename} unpacks to {info.file_size:,} bytes (at most "
+                                 f"{limits.max_unpacked_bytes:,})", path=str(path),
+                                 hint="raise the limit with CODEUR_MAX_UNPACKED_MB if the file is genuine")
+        if (info.file_size > limits.ratio_floor_bytes
+                and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1)):
+            ratio = info.file_size / max(info.compress_size, 1)
+            raise InputFileError(f"refused {kind}: {info.filename} is compressed {ratio:,.0f} times (at most "
+                                 f"{limits.max_zip_ratio:,.0f}): a zip bomb?", path=str(path),
+                                 hint="raise the limit with CODEUR_MAX_ZIP_RATIO if the file is genuine")
+        total += info.file_size
+    if total > limits.max_unpacked_bytes:
+        raise InputFileError(f"refused {kind}: the package unpacks to {total:,} bytes (at most "
+                             f"{limits.max_unpacked_bytes:,})", path=str(path),
+                             hint="raise the limit with CODEUR_MAX_UNPACKED_MB if the file is genuine")
 
 
 @dataclass

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputFileError
+from ..limits import check_line_lengths
 from ..transcript import Transcript
 from .encoding import decode_text, read_bytes
 from .labels import UNKNOWN_SPEAKER, LabelFinder
@@ -35,6 +36,7 @@ class _Caption:
 
 def read_subtitles(path: Path, config: SpeakerConfig) -> Transcript:
     decoded = decode_text(read_bytes(path), path)
+    check_line_lengths(decoded.text, path)  # before the label search, which is slow on a huge line
     fmt = path.suffix.lower().lstrip(".")
     lines = decoded.text.split("\n")
     warnings = list(decoded.warnings)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..limits import check_line_lengths
 from ..transcript import Transcript
 from .encoding import decode_text, read_bytes
 from .layout import lay_out_lines
@@ -15,6 +16,7 @@ from .speakers import SpeakerConfig
 
 def read_text_file(path: Path, config: SpeakerConfig) -> Transcript:
     decoded = decode_text(read_bytes(path), path)
+    check_line_lengths(decoded.text, path)  # before the label search, which is slow on a huge line
     layout = lay_out_lines(decoded.text.split("\n"), config, unit="line")
     metadata = {"encoding": decoded.encoding, **layout.metadata}
     return Transcript(
