@@ -59,8 +59,11 @@ def import_qdpx(
         out.print(f"codebook: {len(report.codebook.dimensions)} dimension(s), {len(report.codebook.codes)} code(s)")
     for note in report.notes:
         err.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
-    out.print(f"wrote {len(report.imported)} transcript(s) and {len(report.coders)} coder file(s) to {out_dir}",
-              highlight=False)
+    if report.kept:
+        out.print("kept in project/ and written back by `export-qdpx --project`, not read by codeur: "
+                  + ", ".join(f"{n} {what}" for what, n in report.kept.items()), highlight=False, soft_wrap=True)
+    out.print(f"wrote {len(report.imported)} transcript(s) and {len(report.coders)} coder file(s) to {out_dir}, "
+              f"the project as it came in to {out_dir / 'project'}", highlight=False)
     raise typer.Exit(1 if len(report.imported) < len(report.sources) else 0)
 
 
