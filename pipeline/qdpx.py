@@ -897,7 +897,7 @@ def load_transcripts_for_export(path: str | Path) -> dict[str, Transcript]:
 
 
 def predicted_spans(rows: Sequence[dict], transcripts: Mapping[str, Transcript], codebook: Codebook, *,
-                    where: str) -> list[CodedSpan]:
+                    where: str, min_score: float | None = None, user: str | None = None) -> list[CodedSpan]:
     """Prediction rows (`codeur classify` output) with codes → coded spans of the model's User."""
     out = []
     for n, row in enumerate(rows, 1):
@@ -917,15 +917,18 @@ def predicted_spans(rows: Sequence[dict], transcripts: Mapping[str, Transcript],
         if isinstance(row.get("text"), str) and tr.text[start:end] != row["text"]:
             raise DataError(f"row {n}: the passage text differs from the transcript at {start}-{end} (was the "
                             "transcript changed after classify?)", path=where)
-        if not codes:
-            continue
         codebook.check_codes(codes, where=f"{where} row {n}")
         scores = row.get("scores") or {}
+        if min_score is not None:
+            codes = [c for c in codes if isinstance(scores, dict) and isinstance(scores.get(c), (int, float))
+                     and scores[c] >= min_score]
+        if not codes:
+            continue
         note = ""
         if isinstance(scores, dict) and scores:
             shown = ", ".join(f"{c} {scores[c]:.2f}" for c in codes if isinstance(scores.get(c), (int, float)))
             note = f"{row.get('model') or 'codeur'}: {shown}" if shown else ""
-        out.append(CodedSpan(str(row.get("model") or "codeur"), doc, Span(start, end), tuple(codes), note))
+        out.append(CodedSpan(user or str(row.get("model") or "codeur"), doc, Span(start, end), tuple(codes), note))
     return out
 
 
@@ -950,26 +953,39 @@ class ExportReport:
     sources: int
     users: dict[str, int]       # user → coded spans
     codes: int
+    notes: list[str] = field(default_factory=list)
 
 
-def export_project(pred: str | Path, out: str | Path, *, transcripts: str | Path, codebook: Codebook,
-                   gold: str | Path | None = None, positions: str = "codepoints",
-                   name: str | None = None) -> ExportReport:
-    """Write predictions (and gold coding) with their transcripts and the codebook as a .qdpx."""
+def export_project(pred: str | Path | None, out: str | Path, *, transcripts: str | Path, codebook: Codebook,
+                   gold: str | Path | None = None, positions: str = "codepoints", name: str | None = None,
+                   min_score: float | None = None, user: str | None = None) -> ExportReport:
+    """Write predictions and/or gold coding with their transcripts and the codebook as a .qdpx.
+
+    The sources are the documents the model read (coded or not) and those a coder coded; gold alone
+    exports every transcript. Transcripts left out are named in the report's notes."""
     from .gold import read_gold
     from .tables import read_rows
 
     if positions not in POSITIONS:
         raise DataError(f"unknown position convention {positions!r}", hint=f"use one of {', '.join(POSITIONS)}")
+    if pred is None and gold is None:
+        raise DataError("nothing to export: no predictions and no gold")
     docs = load_transcripts_for_export(transcripts)
-    got = read_rows(pred, required=("doc_id", "start", "end", "codes"))
-    if got.errors:
-        raise DataError(got.errors[0], path=str(pred))
-    coded = predicted_spans(got.rows, docs, codebook, where=str(pred))
+    coded: list[CodedSpan] = []
+    wanted: set[str] = set()
+    if pred is not None:
+        got = read_rows(pred, required=("doc_id", "start", "end", "codes"))
+        if got.errors:
+            raise DataError(got.errors[0], path=str(pred))
+        coded = predicted_spans(got.rows, docs, codebook, where=str(pred), min_score=min_score, user=user)
+        wanted = {str(r["doc_id"]) for r in got.rows}
     gold_spans = read_gold(gold) if gold is not None else []
     coded += gold_coded_spans(gold_spans, docs, codebook, where=str(gold))
-    # The sources are the documents the model read (coded or not) and those a coder coded.
-    wanted = {str(r["doc_id"]) for r in got.rows} | {g.doc_id for g in gold_spans}
+    wanted = wanted | {g.doc_id for g in gold_spans} if pred is not None else set(docs)
+    notes = []
+    left = sorted(set(docs) - wanted)
+    if left:
+        notes.append(f"{len(left)} transcript(s) neither classified nor coded left out: {', '.join(left)}")
     sources = [docs[d] for d in sorted(wanted)]
     out = Path(out)
     data = project_archive(sources, codebook, coded, name=name or out.stem, positions=positions)
@@ -978,4 +994,4 @@ def export_project(pred: str | Path, out: str | Path, *, transcripts: str | Path
     users: dict[str, int] = {}
     for c in coded:
         users[c.user] = users.get(c.user, 0) + 1
-    return ExportReport(str(out), len(sources), users, len(codebook.codes))
+    return ExportReport(str(out), len(sources), users, len(codebook.codes), notes)

@@ -196,7 +196,10 @@ def test_a_qualcoder_project_exported_for_maxqda_becomes_transcripts_gold_codebo
     ]
     assert cb.code("partenaires_de_proximite").definition == "Échange avec des partenaires géographiquement proches."
     assert cb.code("partenaires_de_proximite").label == "Partenaires de proximité"
-    assert cb.dimensions[0].label == "Avec qui l'on travaille"
+    # The names the researcher sees stay: a category's description is not its label; no filler text.
+    assert cb.dimensions[0].label == "Stratégie" and cb.dimensions[2].label == "Codes without a category"
+    assert cb.code("partenaires_exterieurs").definition == "Partenaires extérieurs"
+    assert cb.language == "und"
 
     # The gold is valid codeur gold: validate_gold against the written transcripts and codebook.
     transcripts = {p.stem: read_transcript(p) for p in (out / "transcripts").glob("*.txt")}
