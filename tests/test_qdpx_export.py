@@ -230,3 +230,37 @@ def test_a_foreign_qdc_with_categories_and_accents(tmp_path):
     assert cb.code("reseau_local").definition == "Liens avec le territoire." and imported.names_changed
     result = CliRunner().invoke(app, ["import-qdc", str(tmp_path / "maxqda.qdc"), "--out", str(tmp_path / "cb.yaml")])
     assert result.exit_code == 0 and (tmp_path / "cb.mapping.yaml").exists()
+
+
+# --- gold alone, and what is left out --------------------------------------------------------------------
+
+def test_gold_alone_needs_no_predictions_and_keeps_every_transcript(work):
+    tmp_path, _, gold = work
+    result = CliRunner().invoke(app, ["export-qdpx", "--gold", str(tmp_path / "gold"), "--transcripts",
+                                      str(tmp_path / "transcripts"), "--out", str(tmp_path / "gold.qdpx")])
+    assert result.exit_code == 0, result.output
+    assert "3 source(s)" in result.output and "users: coder1 (1 spans)" in result.output
+    with zipfile.ZipFile(tmp_path / "gold.qdpx") as zf:
+        assert len([n for n in zf.namelist() if n.startswith("sources/")]) == 3  # E03, uncoded, too
+
+
+def test_transcripts_the_model_did_not_read_are_named_when_left_out(work):
+    tmp_path, _, _ = work
+    result = CliRunner().invoke(app, ["export-qdpx", "--pred", str(tmp_path / "pred.jsonl"), "--transcripts",
+                                      str(tmp_path / "transcripts.jsonl"), "--out", str(tmp_path / "x.qdpx")])
+    assert result.exit_code == 0 and "1 transcript(s) neither classified nor coded left out: E03" in result.output
+
+
+def test_for_nvivo_sets_utf16_positions_and_a_contradiction_is_refused(work):
+    tmp_path, preds, _ = work
+    qdpx = export(tmp_path, "--transcripts", str(tmp_path / "transcripts.jsonl"), "--for", "nvivo")
+    with zipfile.ZipFile(qdpx) as zf:
+        assert f'startPosition="{preds[1]["start"] + 1}"' in zf.read("project.qde").decode("utf-8")
+    result = CliRunner().invoke(app, ["export-qdpx", "--pred", str(tmp_path / "pred.jsonl"), "--for", "nvivo",
+                                      "--positions", "codepoints", "--out", str(tmp_path / "y.qdpx")])
+    assert result.exit_code == 2 and "--for nvivo reads positions as utf16" in result.output
+
+
+def test_nothing_to_export_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(app, ["export-qdpx", "--out", str(tmp_path / "x.qdpx")])
+    assert result.exit_code == 2 and "nothing to export" in result.output
