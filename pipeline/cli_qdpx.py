@@ -75,7 +75,8 @@ def export_qdpx(
     project: Optional[Path] = typer.Option(None, "--project",
                                            help="A folder written by `codeur import-qdpx --out`: write that project "
                                                 "back unchanged, with the predictions added as a user of their own."),
-    pred: Optional[Path] = typer.Option(None, "--pred", help="Predictions from `codeur classify` (.jsonl or .parquet)."),
+    pred: Optional[Path] = typer.Option(None, "--pred",
+                                        help="Predictions from `codeur classify` (.jsonl or .parquet)."),
     gold: Optional[Path] = typer.Option(None, "--gold", help="Gold spans (a .jsonl or a folder of them): each "
                                                              "coder becomes a user of the project (not with --project: "
                                                              "its human coding is already there)."),

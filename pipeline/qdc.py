@@ -11,8 +11,9 @@ How the two shapes meet:
   Category codes (`isCodable="false"`) are never codes, unless coding points at them anyway.
 - Names are normalised to codeur's code-name rule (`[a-z][a-z0-9_]*`), an identifier for internal
   use; the original name (any language, any script) stays as the code's label, a dimension's label
-  is its category's name, and an export shows that name again (`shown_name`). A mapping file (project code name or GUID → codeur name, `~` to leave a code
-  out) overrides the normalised names, and is written next to the import whenever names changed.
+  is its category's name, and an export shows that name again (`shown_name`). A mapping file
+  (project code name or GUID → codeur name, `~` to leave a code out) overrides the normalised
+  names, and is written next to the import whenever names changed.
 - On export a code's `Description` carries its definition, then its label and its include /
   exclude / example lists under French headers that the import reads back, so a codebook makes
   the round trip intact (its name, version and rules excepted: REFI-QDA has no place for them).
@@ -379,8 +380,8 @@ def append_code_tree(parent, codebook: Codebook, ns: str) -> None:
         if dim.label and cat.get("name") != dim.label:
             etree.SubElement(cat, f"{{{ns}}}Description").text = f"{LABEL_HEADER} {dim.label}"
         for code in dim.codes:
-            el = etree.SubElement(cat, f"{{{ns}}}Code", guid=code_guid(code.name), name=shown_name(code.name, code.label),
-                                  isCodable="true", color=PALETTE[n % len(PALETTE)])
+            el = etree.SubElement(cat, f"{{{ns}}}Code", guid=code_guid(code.name),
+                                  name=shown_name(code.name, code.label), isCodable="true", color=PALETTE[n % len(PALETTE)])
             etree.SubElement(el, f"{{{ns}}}Description").text = describe_code(code)
             n += 1
 

@@ -13,6 +13,11 @@ the selections fall on the text they name and on word boundaries. Every offset i
 codeur's plain text (line endings normalised to "\\n") and checked against the transcript file read
 back by `pipeline.readers.read_transcript`.
 
+The way back. The import also keeps the project itself (`DIR/project/`: the archive unchanged and
+a map of its GUIDs, see `pipeline.qdpx_project`), so that `export-qdpx --project DIR` gives the
+researcher her own project back with only codeur's coding added. A `--positions` given by hand
+that puts the selections off their words across the board is refused (`check_given_positions`).
+
 Safety. A .qdpx is a zip from someone else: it is never extracted; entries are read in memory
 with size caps (`MAX_*` below), paths that would escape a folder are refused, and the XML is parsed
 by defusedxml with DTDs and entities forbidden.
@@ -49,7 +54,8 @@ from .gold import GoldSpan
 from .qdc import (PROJECT_NS, CodebookImport, append_code_tree, code_guid, content_guid, guid_key, kid,
                   kids, local, origin_string, parse_xml, read_code_tree, tree_to_codebook,
                   write_codebook_yaml, write_mapping, xml_document)
-from .qdpx_project import KeptSource, decode_source, kept_elements, line_endings, write_kept_project
+from .qdpx_project import (KeptSource, decode_source, excerpt, kept_elements, line_endings, write_kept_project,
+                           xml_safe)
 from .readers.encoding import normalise_newlines
 from .spans import Span
 from .transcript import Transcript
@@ -67,7 +73,6 @@ POSITIONS = ("codepoints", "utf16", "crlf-as-one")
 SOURCE_EXTENSIONS = (".txt", ".docx", ".doc", ".rtf", ".odt", ".pdf", ".md", ".html", ".htm")
 #: Zip entry timestamps of an exported project: fixed, so the same input gives the same bytes.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-EXCERPT_CHARS = 80
 
 
 # --- the archive ------------------------------------------------------------------------------------
@@ -795,16 +800,6 @@ class CodedSpan:
     note: str = ""              # becomes the selection's Description (e.g. the model's scores)
 
 
-def xml_safe(s: str) -> str:
-    """Drop the control characters XML 1.0 cannot hold (a transcript may have a stray one)."""
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", s)
-
-
-def _excerpt(text: str) -> str:
-    s = xml_safe(_squash(text))
-    return s if len(s) <= EXCERPT_CHARS else s[: EXCERPT_CHARS - 1].rstrip() + "…"
-
-
 def project_xml(transcripts: Sequence[Transcript], codebook: Codebook, coded: Iterable[CodedSpan], *,
                 name: str, positions: str = "codepoints") -> tuple[bytes, dict[str, str]]:
     """project.qde for the transcripts and coded spans, and the source entries it refers to
@@ -848,7 +843,7 @@ def project_xml(transcripts: Sequence[Transcript], codebook: Codebook, coded: It
                                                                                            order[kv[0][2]])):
             sel_guid = content_guid("selection", sguid, user, start, end)
             sel = etree.SubElement(src_el, f"{{{ns}}}PlainTextSelection", guid=sel_guid,
-                                   name=_excerpt(tr.text[start:end]),
+                                   name=excerpt(tr.text[start:end]),
                                    startPosition=str(position(start)), endPosition=str(position(end)),
                                    creatingUser=user_guid[user])
             if notes:

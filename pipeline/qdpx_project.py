@@ -287,10 +287,12 @@ def _text(value: str) -> str:
 
 
 def xml_safe(s: str) -> str:
+    """Drop the control characters XML 1.0 cannot hold (a transcript may have a stray one)."""
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", s)
 
 
 def excerpt(text: str) -> str:
+    """A selection's name: its text on one line, cut at EXCERPT_CHARS."""
     s = xml_safe(" ".join(text.split()))
     return s if len(s) <= EXCERPT_CHARS else s[: EXCERPT_CHARS - 1].rstrip() + "…"
 
