@@ -535,7 +535,14 @@ def export_kept_project(project_dir: str | Path, out: str | Path, *, pred: str |
         notes.append(f"positions written as {convention}; the project came in as {kept.convention}")
     where = str(kept.archive)
     with QdpxArchive(kept.archive) as archive:
-        entry = kept.map["project_entry"]
+        def entry_of(name: str) -> str:
+            found = archive.find(name)
+            if found is None:
+                raise DataError(f"map.json names {name!r}, which the kept project does not hold",
+                                path=str(kept.folder / KEEP_DIR / MAP_NAME), hint="import the project again")
+            return found
+
+        entry = entry_of(kept.map["project_entry"])
         qde = archive.read(entry)
         root = parse_xml(qde, path=where, what=entry)  # refuses DTDs and entities before expat sees it
         selections: list[MachineSelection] = []
@@ -553,7 +560,7 @@ def export_kept_project(project_dir: str | Path, out: str | Path, *, pred: str |
                     continue
                 key = guid_key(s["guid"])
                 if s.get("entry"):
-                    text, _ = decode_source(archive.read(s["entry"]))
+                    text, _ = decode_source(archive.read(entry_of(str(s["entry"]))))
                 else:
                     text = inline.get(key)
                 if text is None:

@@ -383,6 +383,18 @@ def test_a_kept_project_changed_after_the_import_is_refused(imported, tmp_path):
     assert not (tmp_path / "x.qdpx").exists()
 
 
+def test_a_map_edited_to_name_another_entry_is_refused(imported, tmp_path):
+    _, out, _ = imported
+    path = out / "project" / "map.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["sources"][0]["entry"] = "../../etc/passwd"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    result = CliRunner().invoke(app, ["export-qdpx", "--project", str(out), "--pred", str(predictions(out, MACHINE)),
+                                      "--out", str(tmp_path / "x.qdpx")])
+    assert result.exit_code == 2 and "which the kept project does not hold" in result.output, result.output
+    assert not (tmp_path / "x.qdpx").exists()
+
+
 def test_a_folder_without_a_kept_project_says_how_to_get_one(tmp_path):
     result = CliRunner().invoke(app, ["export-qdpx", "--project", str(tmp_path), "--out", str(tmp_path / "x.qdpx")])
     assert result.exit_code == 2 and "codeur import-qdpx" in result.output
