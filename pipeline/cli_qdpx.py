@@ -9,11 +9,12 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .cli import app, err, out, user_errors
+from .cli import app, err, out, user_errors, writing
 from .errors import ConfigError
 
 POSITIONS_HELP = ("How the project counts positions: codepoints (the standard), utf16 (NVivo), "
-                  "crlf-as-one (ATLAS.ti). Default: detected from the project.")
+                  "crlf-as-one (ATLAS.ti). Default: detected from the project; a convention that puts the "
+                  "coding off word boundaries is refused.")
 
 
 def _positions(value: Optional[str], *, allow_none: bool) -> Optional[str]:
@@ -59,33 +60,89 @@ def import_qdpx(
         out.print(f"codebook: {len(report.codebook.dimensions)} dimension(s), {len(report.codebook.codes)} code(s)")
     for note in report.notes:
         err.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
-    out.print(f"wrote {len(report.imported)} transcript(s) and {len(report.coders)} coder file(s) to {out_dir}",
-              highlight=False)
+    if report.kept:
+        out.print("kept in project/ and written back by `export-qdpx --project`, not read by codeur: "
+                  + ", ".join(f"{n} {what}" for what, n in report.kept.items()), highlight=False, soft_wrap=True)
+    out.print(f"wrote {len(report.imported)} transcript(s) and {len(report.coders)} coder file(s) to {out_dir}, "
+              f"the project as it came in to {out_dir / 'project'}", highlight=False)
     raise typer.Exit(1 if len(report.imported) < len(report.sources) else 0)
 
 
 @app.command("export-qdpx")
 @user_errors
 def export_qdpx(
-    pred: Path = typer.Option(..., "--pred", help="Predictions from `codeur classify` (.jsonl or .parquet)."),
     out_path: Path = typer.Option(..., "--out", "-o", help="The project to write (.qdpx)."),
+    project: Optional[Path] = typer.Option(None, "--project",
+                                           help="A folder written by `codeur import-qdpx --out`: write that project "
+                                                "back unchanged, with the predictions added as a user of their own."),
+    pred: Optional[Path] = typer.Option(None, "--pred",
+                                        help="Predictions from `codeur classify` (.jsonl or .parquet)."),
     gold: Optional[Path] = typer.Option(None, "--gold", help="Gold spans (a .jsonl or a folder of them): each "
-                                                             "coder becomes a user of the project."),
-    transcripts: Path = typer.Option(Path("work/transcripts.jsonl"), "--transcripts",
-                                     help="Transcripts JSONL (`codeur prepare --transcripts`) or the transcript "
-                                          "file/folder the passages came from."),
-    codebook: Optional[Path] = typer.Option(None, "--codebook", help="Codebook (default configs/codebook.yaml)."),
-    positions: str = typer.Option("codepoints", "--positions",
-                                  help="codepoints (the standard, default) or utf16 (for NVivo)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Project name (default: the file name)."),
+                                                             "coder becomes a user of the project (not with --project: "
+                                                             "its human coding is already there)."),
+    transcripts: Optional[Path] = typer.Option(None, "--transcripts",
+                                               help="Transcripts JSONL (`codeur prepare --transcripts`) or the "
+                                                    "transcript file/folder the passages came from (default "
+                                                    "work/transcripts.jsonl; not with --project)."),
+    codebook: Optional[Path] = typer.Option(None, "--codebook", help="Codebook (default configs/codebook.yaml; not "
+                                                                     "with --project, whose map says which code is "
+                                                                     "which)."),
+    tool: Optional[str] = typer.Option(None, "--for", help="The tool that will open the project: "
+                                                           "nvivo, atlasti, maxqda or qualcoder (sets --positions)."),
+    positions: Optional[str] = typer.Option(None, "--positions",
+                                            help="codepoints (the standard), utf16 (NVivo) or crlf-as-one (ATLAS.ti). "
+                                                 "Default: as the project came in with --project, else from --for, "
+                                                 "else codepoints."),
+    min_score: Optional[float] = typer.Option(None, "--min-score", help="Only the model's codes with at least this "
+                                                                        "probability."),
+    user: Optional[str] = typer.Option(None, "--user", help="Name of the user holding the model's coding "
+                                                            "(default: 'codeur MODEL' with --project, else MODEL)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Project name (default: the file name; not with "
+                                                            "--project)."),
 ):
-    """Export auto-coding as a QDA project: transcripts as sources, the codebook, the model's codes as
-    its own user's coding (and human gold coding as other users)."""
+    """Export auto-coding as a QDA project. With --project: the researcher's own project back, every
+    source, code, user, case and memo as it came in, and the model's codes added as its own user's coding.
+    Without: transcripts as sources, the codebook, the model (and each gold coder) as users."""
+    from .qdpx_project import TOOLS
+
+    if tool is not None and tool not in TOOLS:
+        raise ConfigError(f"--for {tool!r} is not a tool codeur knows", hint=f"use {', '.join(TOOLS)}")
+    convention = _positions(positions, allow_none=True)
+    if tool is not None and convention is not None and convention != TOOLS[tool]:
+        raise ConfigError(f"--for {tool} reads positions as {TOOLS[tool]}, not {convention}",
+                          hint="give one of --for and --positions")
+    convention = convention or (TOOLS[tool] if tool else None)
+    if project is not None:
+        given = [o for o, v in (("--gold", gold), ("--transcripts", transcripts), ("--codebook", codebook),
+                                ("--name", name)) if v is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)} cannot be used with --project",
+                              hint="the kept project holds its sources, codes and human coding already")
+        from .qdpx_project import export_kept_project
+
+        with writing(out_path):
+            report = export_kept_project(project, out_path, pred=pred, min_score=min_score, positions=convention,
+                                         user=user)
+        for note in report.notes:
+            err.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
+        added = ", ".join(f"{u} ({n} passages)" for u, n in report.added.items()) or "no machine coding added"
+        out.print(f"wrote {report.path}: the project of {project} with {added}, {report.codings} coding(s); "
+                  f"positions as {report.convention}"
+                  + (f"; {report.below} code(s) under --min-score {min_score} left out" if report.below else ""),
+                  highlight=False, soft_wrap=True)
+        return
+    if pred is None and gold is None:
+        raise ConfigError("nothing to export: give --pred, --gold, or --project",
+                          hint="--project DIR writes back a project imported with `codeur import-qdpx --out DIR`")
     from .codebook import load_codebook
     from .qdpx import export_project
 
-    report = export_project(pred, out_path, transcripts=transcripts, codebook=load_codebook(codebook), gold=gold,
-                            positions=_positions(positions, allow_none=False), name=name)
+    with writing(out_path):
+        report = export_project(pred, out_path, transcripts=transcripts or Path("work/transcripts.jsonl"),
+                                codebook=load_codebook(codebook), gold=gold, positions=convention or "codepoints",
+                                name=name, min_score=min_score, user=user)
+    for note in report.notes:
+        err.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
     users = ", ".join(f"{u} ({n} spans)" for u, n in report.users.items()) or "no coded spans"
     out.print(f"wrote {report.path}: {report.sources} source(s), {report.codes} code(s), users: {users}",
               highlight=False)

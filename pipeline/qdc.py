@@ -9,9 +9,11 @@ How the two shapes meet:
   children becomes a dimension and every code below it (flattened, depth first) one of its codes;
   top-level codes without children go to one dimension of their own (`LOOSE_DIMENSION`).
   Category codes (`isCodable="false"`) are never codes, unless coding points at them anyway.
-- Names are normalised to codeur's code-name rule (`[a-z][a-z0-9_]*`); the original name stays as
-  the code's label. A mapping file (project code name or GUID → codeur name, `~` to leave a code
-  out) overrides the normalised names, and is written next to the import whenever names changed.
+- Names are normalised to codeur's code-name rule (`[a-z][a-z0-9_]*`), an identifier for internal
+  use; the original name (any language, any script) stays as the code's label, a dimension's label
+  is its category's name, and an export shows that name again (`shown_name`). A mapping file
+  (project code name or GUID → codeur name, `~` to leave a code out) overrides the normalised
+  names, and is written next to the import whenever names changed.
 - On export a code's `Description` carries its definition, then its label and its include /
   exclude / example lists under French headers that the import reads back, so a codebook makes
   the round trip intact (its name, version and rules excepted: REFI-QDA has no place for them).
@@ -181,6 +183,15 @@ def read_description(text: str) -> dict:
     return out
 
 
+def category_label(node: CodeNode) -> str:
+    """A dimension's label: its category's name, or the label codeur wrote as 'Libellé : …' (a
+    foreign category's description is a description, never its label)."""
+    first = node.description.strip().split("\n", 1)[0].strip()
+    if first.startswith(LABEL_HEADER) and "\n" not in node.description.strip():
+        return first[len(LABEL_HEADER):].strip() or node.name
+    return node.name
+
+
 # --- code tree → Codebook ---------------------------------------------------------------------------
 
 @dataclass
@@ -278,7 +289,7 @@ def tree_to_codebook(roots: list[CodeNode], *, name: str, mapping: Mapping[str, 
         code_of[guid_key(node.guid)] = new
         renamed.append((key_for(node), node.name, new, path))
         desc = read_description(node.description)
-        definition = desc["definition"] or f"{node.name} (pas de définition dans le projet importé)"
+        definition = desc["definition"] or node.name  # no description: the name is all the project says
         label = desc["label"] or (node.name if node.name != new else "")  # the original name, when it differs
         code = Code(name=new, label=label, definition=definition,
                     include=desc["include"], exclude=desc["exclude"], examples=desc["examples"])
@@ -327,18 +338,18 @@ def tree_to_codebook(roots: list[CodeNode], *, name: str, mapping: Mapping[str, 
             notes.append(f"category {root.name!r} has no codes left: no dimension")
             continue
         taken_dims.add(dim_name)
-        dimensions.append(Dimension(name=dim_name, label=read_description(root.description)["definition"]
-                                    or root.name, codes=codes))
+        dimensions.append(Dimension(name=dim_name, label=category_label(root), codes=codes))
     if loose:
         name_loose = _unique(LOOSE_DIMENSION, taken_dims)
-        dimensions.append(Dimension(name=name_loose, label="Codes hors catégorie", codes=loose))
+        dimensions.append(Dimension(name=name_loose, label="Codes without a category", codes=loose))
         notes.append(f"{len(loose)} code(s) outside any category put in dimension {name_loose!r}")
     if not dimensions and allow_empty:
         return CodebookImport(None, code_of, renamed, notes)
     if not dimensions:
         raise ConfigError("no codes to import (the code book is empty, or every code was left out)",
                           path=where or None)
-    codebook = codebook_from_dict({"name": name or "imported", "version": 1, "language": "fr",
+    # REFI-QDA says nothing of the codebook's language: "und" (BCP 47 undetermined), not a guess.
+    codebook = codebook_from_dict({"name": name or "imported", "version": 1, "language": "und",
                                    "dimensions": [d.model_dump() for d in dimensions]}, where=where)
     return CodebookImport(codebook, code_of, renamed, notes)
 
@@ -353,18 +364,24 @@ def code_guid(name: str) -> str:
     return content_guid("code", name)
 
 
+def shown_name(name: str, label: str) -> str:
+    """The name a QDA tool shows: the original one an import kept as the label ('sárga' for code
+    'sarga'), since the import turns it back into the same codeur name; else codeur's name."""
+    return label if label and normalise_code_name(label) == name else name
+
+
 def append_code_tree(parent, codebook: Codebook, ns: str) -> None:
     """Write `<Codes>` into `parent`: each dimension a category (isCodable=false) holding its codes."""
     codes_el = etree.SubElement(parent, f"{{{ns}}}Codes")
     n = 0
     for dim in codebook.dimensions:
-        cat = etree.SubElement(codes_el, f"{{{ns}}}Code", guid=dimension_guid(dim.name), name=dim.name,
-                               isCodable="false")
-        if dim.label:
-            etree.SubElement(cat, f"{{{ns}}}Description").text = dim.label
+        cat = etree.SubElement(codes_el, f"{{{ns}}}Code", guid=dimension_guid(dim.name),
+                               name=shown_name(dim.name, dim.label), isCodable="false")
+        if dim.label and cat.get("name") != dim.label:
+            etree.SubElement(cat, f"{{{ns}}}Description").text = f"{LABEL_HEADER} {dim.label}"
         for code in dim.codes:
-            el = etree.SubElement(cat, f"{{{ns}}}Code", guid=code_guid(code.name), name=code.name,
-                                  isCodable="true", color=PALETTE[n % len(PALETTE)])
+            el = etree.SubElement(cat, f"{{{ns}}}Code", guid=code_guid(code.name),
+                                  name=shown_name(code.name, code.label), isCodable="true", color=PALETTE[n % len(PALETTE)])
             etree.SubElement(el, f"{{{ns}}}Description").text = describe_code(code)
             n += 1
 

@@ -13,6 +13,11 @@ the selections fall on the text they name and on word boundaries. Every offset i
 codeur's plain text (line endings normalised to "\\n") and checked against the transcript file read
 back by `pipeline.readers.read_transcript`.
 
+The way back. The import also keeps the project itself (`DIR/project/`: the archive unchanged and
+a map of its GUIDs, see `pipeline.qdpx_project`), so that `export-qdpx --project DIR` gives the
+researcher her own project back with only codeur's coding added. A `--positions` given by hand
+that puts the selections off their words across the board is refused (`check_given_positions`).
+
 Safety. A .qdpx is a zip from someone else: it is never extracted; entries are read in memory
 with size caps (`MAX_*` below), paths that would escape a folder are refused, and the XML is parsed
 by defusedxml with DTDs and entities forbidden.
@@ -49,6 +54,8 @@ from .gold import GoldSpan
 from .qdc import (PROJECT_NS, CodebookImport, append_code_tree, code_guid, content_guid, guid_key, kid,
                   kids, local, origin_string, parse_xml, read_code_tree, tree_to_codebook,
                   write_codebook_yaml, write_mapping, xml_document)
+from .qdpx_project import (KeptSource, decode_source, excerpt, kept_elements, line_endings, write_kept_project,
+                           xml_safe)
 from .readers.encoding import normalise_newlines
 from .spans import Span
 from .transcript import Transcript
@@ -66,7 +73,6 @@ POSITIONS = ("codepoints", "utf16", "crlf-as-one")
 SOURCE_EXTENSIONS = (".txt", ".docx", ".doc", ".rtf", ".odt", ".pdf", ".md", ".html", ".htm")
 #: Zip entry timestamps of an exported project: fixed, so the same input gives the same bytes.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-EXCERPT_CHARS = 80
 
 
 # --- the archive ------------------------------------------------------------------------------------
@@ -87,6 +93,7 @@ class QdpxArchive:
         if len(infos) > MAX_ENTRIES:
             raise InputFileError(f"too many entries ({len(infos)}; at most {MAX_ENTRIES})", path=where)
         total = 0
+        self._infos = infos
         self._by_key: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             name = info.filename
@@ -113,6 +120,10 @@ class QdpxArchive:
 
     def close(self) -> None:
         self._zip.close()
+
+    def entries(self) -> list[zipfile.ZipInfo]:
+        """Every entry (folders included) in the archive's own order, as checked above."""
+        return list(self._infos)
 
     def __enter__(self) -> "QdpxArchive":
         return self
@@ -279,6 +290,50 @@ def detect_positions(texts_and_selections: Sequence[tuple[str, Sequence[tuple[in
                                  f"between words ({others})")
 
 
+def _selection_fits(text: str, a: int | None, b: int | None, name: str) -> bool:
+    """A selection whose ends fall between words and outside line breaks, and on its name if it has one."""
+    if a is None or b is None or a > b:
+        return False
+    if not (_clean_cut(text, a) and _clean_cut(text, b)):
+        return False
+    if any(0 < i < len(text) and text[i - 1:i + 1] == "\r\n" for i in (a, b)):
+        return False
+    return not name or len(_squash(name)) < 4 or _name_matches(name, text[a:b])
+
+
+def check_given_positions(texts_and_selections: Sequence[tuple[str, Sequence[tuple[int, int, str]]]],
+                          given: str, detected: str, *, where: str) -> str:
+    """Refuse a convention given by the user that puts the selections off their words across the board.
+
+    Only the selections that the given and the detected convention place differently are compared
+    (the others land on the same characters either way). When at least three of them fit the
+    detected convention and at most half as many fit the given one, the given one is wrong: the
+    import would read every coding at shifted characters. Returns '' or a warning for weaker cases.
+    """
+    if given == detected:
+        return ""
+    fits_given = fits_detected = differ = 0
+    for text, sels in texts_and_selections:
+        sg, sd = PositionScale(text, given), PositionScale(text, detected)
+        for start, end, name in sels:
+            g, d = (sg.index(start), sg.index(end)), (sd.index(start), sd.index(end))
+            if g == d:
+                continue
+            differ += 1
+            fits_given += _selection_fits(text, *g, name)
+            fits_detected += _selection_fits(text, *d, name)
+    if fits_detected >= 3 and 2 * fits_given <= fits_detected:
+        raise InputFileError(
+            f"--positions {given} places {differ} selection(s) differently from {detected}, and only {fits_given} "
+            f"of them then start and end between words (and on their names), against {fits_detected} with "
+            f"{detected}: the coding would be read at the wrong characters, refused", path=where,
+            hint=f"leave --positions out (detected: {detected}) or check which tool wrote the project")
+    if fits_given < fits_detected:
+        return (f"--positions {given}: {fits_given}/{differ} of the selections it moves fit the text, "
+                f"{fits_detected}/{differ} with {detected}")
+    return ""
+
+
 # --- the project document --------------------------------------------------------------------------
 
 @dataclass
@@ -302,6 +357,7 @@ class SourceEntry:
     codings: list[tuple[str, str]] = field(default_factory=list)   # whole-source codings
     variables: dict[str, str] = field(default_factory=dict)       # variable guid key → value
     problems: list[str] = field(default_factory=list)
+    other_codings: int = 0      # codings of PDF, picture, audio, video or transcript selections
 
 
 @dataclass
@@ -369,6 +425,9 @@ def read_project_document(data: bytes, *, path: str, entry: str = "project.qde")
         src = SourceEntry(guid=s.get("guid") or f"source-{i + 1}", name=(s.get("name") or "").strip(),
                           kind=local(s.tag), plain_text_path=(s.get("plainTextPath") or "").strip(), codings=_codings(s),
                           variables=_variable_values(s))
+        for sel in s.iter():
+            if local(sel.tag).endswith("Selection") and local(sel.tag) != "PlainTextSelection":
+                src.other_codings += len(list(kids(sel, "Coding")))
         content = kid(s, "PlainTextContent")
         if content is not None:
             src.inline_text = content.text or ""
@@ -386,43 +445,30 @@ def read_project_document(data: bytes, *, path: str, entry: str = "project.qde")
                            users=users, codes=codes, variables=variables, cases=cases, sources=sources)
 
 
-def _decode_source(raw: bytes) -> str | None:
-    """REFI-QDA plain text is UTF-8; the BOM some tools write is not counted in positions."""
-    for bom, enc in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
-        if raw.startswith(bom):
-            raw, encoding = raw[len(bom):], enc
-            break
-    else:
-        encoding = "utf-8"
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError:
-        return None
-
-
-def _source_text(archive: QdpxArchive, src: SourceEntry) -> tuple[str | None, str]:
-    """(text, '') or (None, why not)."""
+def _source_text(archive: QdpxArchive, src: SourceEntry) -> tuple[str | None, str, str | None, str | None]:
+    """(text, '', zip entry or None if inline, byte-order mark) or (None, why not, None, None)."""
     if src.inline_text is not None:
-        return src.inline_text, ""
+        return src.inline_text, "", None, None
     if not src.plain_text_path:
-        return None, "no plain text (neither PlainTextContent nor plainTextPath)"
+        return None, "no plain text (neither PlainTextContent nor plainTextPath)", None, None
     scheme, _, rest = src.plain_text_path.partition("://")
     if not rest:
         scheme, rest = "internal", src.plain_text_path
     rest = rest.lstrip("/")
     if scheme.lower() == "absolute":
-        return None, f"its text is outside the project ({src.plain_text_path}); codeur reads only the archive"
+        return None, f"its text is outside the project ({src.plain_text_path}); codeur reads only the archive", \
+            None, None
     if _escapes(rest):
-        return None, f"plain text path {src.plain_text_path!r} points outside the project: refused"
+        return None, f"plain text path {src.plain_text_path!r} points outside the project: refused", None, None
     candidates = [f"sources/{rest}", rest] if scheme.lower() == "internal" else \
         [f"sources/{rest}", rest, f"sources/{PurePosixPath(rest).name}"]
     entry = next((e for e in (archive.find(c) for c in candidates) if e), None)
     if entry is None:
-        return None, f"plain text {src.plain_text_path!r} is not in the archive"
-    text = _decode_source(archive.read(entry))
+        return None, f"plain text {src.plain_text_path!r} is not in the archive", None, None
+    text, bom = decode_source(archive.read(entry))
     if text is None:
-        return None, f"plain text {entry!r} is not UTF-8"
-    return text, ""
+        return None, f"plain text {entry!r} is not UTF-8", None, None
+    return text, "", entry, bom
 
 
 # --- import -------------------------------------------------------------------------------------------
@@ -447,6 +493,7 @@ class ImportReport:
     codebook: Codebook | None
     notes: list[str]
     files: list[str]
+    kept: dict[str, int] = field(default_factory=dict)   # what codeur keeps in project/ but does not read
 
     @property
     def imported(self) -> list[SourceReport]:
@@ -473,7 +520,8 @@ def _doc_id(name: str, guid: str, taken: set[str]) -> str:
 
 def import_project(path: str | Path, out_dir: str | Path, *, mapping: Mapping[str, str | None] | None = None,
                    positions: str | None = None) -> ImportReport:
-    """Read a .qdpx project into `out_dir`: transcripts/, gold/<coder>.jsonl, codebook.yaml, cases.csv."""
+    """Read a .qdpx project into `out_dir`: transcripts/, gold/<coder>.jsonl, codebook.yaml, cases.csv,
+    and project/ (the archive unchanged and map.json, for `export-qdpx --project`)."""
     from .readers import read_transcript
 
     path, out_dir = Path(path), Path(out_dir)
@@ -482,34 +530,48 @@ def import_project(path: str | Path, out_dir: str | Path, *, mapping: Mapping[st
         raise InputFileError(f"unknown position convention {positions!r}", hint=f"use one of {', '.join(POSITIONS)}")
     with QdpxArchive(path) as archive:
         entry = archive.project_entry()
-        doc = read_project_document(archive.read(entry), path=where, entry=entry)
+        qde = archive.read(entry)
+        doc = read_project_document(qde, path=where, entry=entry)
         texts: dict[str, str] = {}
         reports: dict[str, SourceReport] = {}
+        kept: dict[str, KeptSource] = {}
         notes: list[str] = []
         for src in doc.sources:
-            rep = reports[guid_key(src.guid)] = SourceReport(src.name or src.guid)
+            key = guid_key(src.guid)
+            rep = reports[key] = SourceReport(src.name or src.guid)
+            ks = kept[key] = KeptSource(src.guid, src.name, src.kind)
             if src.kind != "TextSource":
-                rep.status, rep.reason = "skipped", f"{src.kind}: codeur imports text sources only"
+                coded = src.other_codings + len(src.codings)
+                rep.status = "skipped"
+                rep.reason = (f"{src.kind}: codeur reads text sources only; kept in the project"
+                              + (f" with its {coded} coding(s)" if coded else ""))
+                ks.reason = rep.reason
                 continue
-            text, why = _source_text(archive, src)
+            text, why, ks.entry, ks.bom = _source_text(archive, src)
             if text is None:
                 rep.status, rep.reason = "skipped", why
             elif not text.strip():
                 rep.status, rep.reason = "skipped", "empty text"
             else:
-                texts[guid_key(src.guid)] = text
+                texts[key] = text
+                ks.line_endings = line_endings(text)
+            ks.reason = rep.reason
     text_sources = [s for s in doc.sources if guid_key(s.guid) in texts]
     if not text_sources:
         raise InputFileError("no text source could be imported: " + "; ".join(
             f"{r.name}: {r.reason}" for r in reports.values()) if reports else "the project has no sources",
             path=where)
 
-    # Which convention the positions use.
+    # Which convention the positions use; one given by hand must not put the coding off its words.
+    sample = [(texts[guid_key(s.guid)], [(x.start, x.end, x.name) for x in s.selections]) for s in text_sources]
+    detected = detect_positions(sample, doc.origin)
     if positions:
-        choice = PositionsChoice(positions, "given with --positions")
+        warning = check_given_positions(sample, positions, detected.convention, where=where)
+        choice = PositionsChoice(positions, "given with --positions" + (f"; {warning}" if warning else ""))
+        if warning:
+            notes.append(warning)
     else:
-        choice = detect_positions([(texts[guid_key(s.guid)], [(x.start, x.end, x.name) for x in s.selections])
-                                   for s in text_sources], doc.origin)
+        choice = detected
 
     # The code book: case nodes (NVivo lists cases as codes, same GUID) are not codes.
     case_guids = {c.guid for c in doc.cases}
@@ -534,6 +596,7 @@ def import_project(path: str | Path, out_dir: str | Path, *, mapping: Mapping[st
     taken: set[str] = set()
     spans_by_coder: dict[str, list[GoldSpan]] = defaultdict(list)
     counts = defaultdict(int)
+    whole_coded: list[str] = []
     doc_ids: dict[str, str] = {}
     files: list[str] = []
     for src in text_sources:
@@ -549,9 +612,14 @@ def import_project(path: str | Path, out_dir: str | Path, *, mapping: Mapping[st
         except CodeurError as e:
             target.unlink(missing_ok=True)
             rep.status, rep.reason = "skipped", f"codeur cannot read its text ({e.reason})"
+            kept[key].reason = rep.reason
             continue
         files.append(str(target))
         doc_ids[key] = rep.doc_id
+        kept[key].doc_id, kept[key].status = rep.doc_id, "ok"
+        kept[key].aligned = tr.text == normalise_newlines(text)
+        if any(code not in case_guids for code, _ in src.codings):
+            whole_coded.append(rep.doc_id)
         spans = _gold_spans(src, text, tr, choice.convention, rep, coder_of, imported_cb.code_of, case_guids, counts)
         for gs in spans:
             spans_by_coder[gs.coder].append(gs)
@@ -566,11 +634,17 @@ def import_project(path: str | Path, out_dir: str | Path, *, mapping: Mapping[st
                 if case.guid == code and guid_key(src.guid) not in case.sources:
                     case.sources.append(guid_key(src.guid))
     if counts["whole"]:
-        notes.append(f"{counts['whole']} coding(s) of whole sources skipped (no text selection)")
+        notes.append(f"{counts['whole']} coding(s) of whole sources skipped (no text selection): "
+                     f"{', '.join(whole_coded)}")
     if counts["dropped"]:
         notes.append(f"{counts['dropped']} coding(s) at codes the mapping leaves out skipped")
     if counts["unknown"]:
         notes.append(f"{counts['unknown']} coding(s) at a code missing from the code book skipped")
+    other = [s for s in doc.sources if s.kind != "TextSource"]
+    if other:
+        coded = sum(s.other_codings + len(s.codings) for s in other)
+        notes.append(f"{len(other)} non-text source(s) not imported ({', '.join(s.name or s.guid for s in other)})"
+                     + (f", {coded} coding(s) in them skipped" if coded else ""))
 
     gold_dir = out_dir / "gold"
     coders: dict[str, int] = {}
@@ -599,8 +673,11 @@ def import_project(path: str | Path, out_dir: str | Path, *, mapping: Mapping[st
     cases_file = _write_cases(out_dir / "cases.csv", doc, doc_ids, notes)
     if cases_file:
         files.append(cases_file)
+    files += write_kept_project(out_dir, path, entry=entry, origin=doc.origin, convention=choice.convention,
+                                reason=choice.reason, sources=list(kept.values()), codes=doc.codes,
+                                code_of=imported_cb.code_of, users=doc.users, coders=coder_names)
     return ImportReport(doc.name, doc.origin, choice, list(reports.values()), coders, imported_cb.codebook,
-                        notes, files)
+                        notes, files, kept_elements(parse_xml(qde, path=where, what=entry)))
 
 
 def _gold_spans(src: SourceEntry, text: str, tr: Transcript, convention: str, rep: SourceReport, coder_of,
@@ -687,6 +764,19 @@ def _write_cases(path: Path, doc: ProjectDocument, doc_ids: Mapping[str, str], n
         notes.append(f"{conflicts} variable value(s) given twice to a document with another value: first kept")
     columns = [n for _, n in doc.variables if any(n in row for row in values.values())]
     columns += sorted({c for row in values.values() for c in row} - set(columns))
+    # The name of the case a document belongs to (NVivo: the interviewee), in a column of its own.
+    case_names: dict[str, list[str]] = defaultdict(list)
+    for case in doc.cases:
+        name = (case.name or "").strip()
+        for ref in case.sources if name else ():
+            d = doc_ids.get(ref)
+            if d and name not in case_names[d]:
+                case_names[d].append(name)
+    if case_names:
+        column = "case" if "case" not in columns else "case name"
+        for d, names in case_names.items():
+            values[d][column] = "; ".join(names)
+        columns.insert(0, column)
     if not columns:
         return None
     with atomic_open(path) as fh:
@@ -708,16 +798,6 @@ class CodedSpan:
     span: Span
     codes: tuple[str, ...]
     note: str = ""              # becomes the selection's Description (e.g. the model's scores)
-
-
-def xml_safe(s: str) -> str:
-    """Drop the control characters XML 1.0 cannot hold (a transcript may have a stray one)."""
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", s)
-
-
-def _excerpt(text: str) -> str:
-    s = xml_safe(_squash(text))
-    return s if len(s) <= EXCERPT_CHARS else s[: EXCERPT_CHARS - 1].rstrip() + "…"
 
 
 def project_xml(transcripts: Sequence[Transcript], codebook: Codebook, coded: Iterable[CodedSpan], *,
@@ -763,7 +843,7 @@ def project_xml(transcripts: Sequence[Transcript], codebook: Codebook, coded: It
                                                                                            order[kv[0][2]])):
             sel_guid = content_guid("selection", sguid, user, start, end)
             sel = etree.SubElement(src_el, f"{{{ns}}}PlainTextSelection", guid=sel_guid,
-                                   name=_excerpt(tr.text[start:end]),
+                                   name=excerpt(tr.text[start:end]),
                                    startPosition=str(position(start)), endPosition=str(position(end)),
                                    creatingUser=user_guid[user])
             if notes:
@@ -812,7 +892,7 @@ def load_transcripts_for_export(path: str | Path) -> dict[str, Transcript]:
 
 
 def predicted_spans(rows: Sequence[dict], transcripts: Mapping[str, Transcript], codebook: Codebook, *,
-                    where: str) -> list[CodedSpan]:
+                    where: str, min_score: float | None = None, user: str | None = None) -> list[CodedSpan]:
     """Prediction rows (`codeur classify` output) with codes → coded spans of the model's User."""
     out = []
     for n, row in enumerate(rows, 1):
@@ -832,15 +912,18 @@ def predicted_spans(rows: Sequence[dict], transcripts: Mapping[str, Transcript],
         if isinstance(row.get("text"), str) and tr.text[start:end] != row["text"]:
             raise DataError(f"row {n}: the passage text differs from the transcript at {start}-{end} (was the "
                             "transcript changed after classify?)", path=where)
-        if not codes:
-            continue
         codebook.check_codes(codes, where=f"{where} row {n}")
         scores = row.get("scores") or {}
+        if min_score is not None:
+            codes = [c for c in codes if isinstance(scores, dict) and isinstance(scores.get(c), (int, float))
+                     and scores[c] >= min_score]
+        if not codes:
+            continue
         note = ""
         if isinstance(scores, dict) and scores:
             shown = ", ".join(f"{c} {scores[c]:.2f}" for c in codes if isinstance(scores.get(c), (int, float)))
             note = f"{row.get('model') or 'codeur'}: {shown}" if shown else ""
-        out.append(CodedSpan(str(row.get("model") or "codeur"), doc, Span(start, end), tuple(codes), note))
+        out.append(CodedSpan(user or str(row.get("model") or "codeur"), doc, Span(start, end), tuple(codes), note))
     return out
 
 
@@ -865,26 +948,39 @@ class ExportReport:
     sources: int
     users: dict[str, int]       # user → coded spans
     codes: int
+    notes: list[str] = field(default_factory=list)
 
 
-def export_project(pred: str | Path, out: str | Path, *, transcripts: str | Path, codebook: Codebook,
-                   gold: str | Path | None = None, positions: str = "codepoints",
-                   name: str | None = None) -> ExportReport:
-    """Write predictions (and gold coding) with their transcripts and the codebook as a .qdpx."""
+def export_project(pred: str | Path | None, out: str | Path, *, transcripts: str | Path, codebook: Codebook,
+                   gold: str | Path | None = None, positions: str = "codepoints", name: str | None = None,
+                   min_score: float | None = None, user: str | None = None) -> ExportReport:
+    """Write predictions and/or gold coding with their transcripts and the codebook as a .qdpx.
+
+    The sources are the documents the model read (coded or not) and those a coder coded; gold alone
+    exports every transcript. Transcripts left out are named in the report's notes."""
     from .gold import read_gold
     from .tables import read_rows
 
     if positions not in POSITIONS:
         raise DataError(f"unknown position convention {positions!r}", hint=f"use one of {', '.join(POSITIONS)}")
+    if pred is None and gold is None:
+        raise DataError("nothing to export: no predictions and no gold")
     docs = load_transcripts_for_export(transcripts)
-    got = read_rows(pred, required=("doc_id", "start", "end", "codes"))
-    if got.errors:
-        raise DataError(got.errors[0], path=str(pred))
-    coded = predicted_spans(got.rows, docs, codebook, where=str(pred))
+    coded: list[CodedSpan] = []
+    wanted: set[str] = set()
+    if pred is not None:
+        got = read_rows(pred, required=("doc_id", "start", "end", "codes"))
+        if got.errors:
+            raise DataError(got.errors[0], path=str(pred))
+        coded = predicted_spans(got.rows, docs, codebook, where=str(pred), min_score=min_score, user=user)
+        wanted = {str(r["doc_id"]) for r in got.rows}
     gold_spans = read_gold(gold) if gold is not None else []
     coded += gold_coded_spans(gold_spans, docs, codebook, where=str(gold))
-    # The sources are the documents the model read (coded or not) and those a coder coded.
-    wanted = {str(r["doc_id"]) for r in got.rows} | {g.doc_id for g in gold_spans}
+    wanted = wanted | {g.doc_id for g in gold_spans} if pred is not None else set(docs)
+    notes = []
+    left = sorted(set(docs) - wanted)
+    if left:
+        notes.append(f"{len(left)} transcript(s) neither classified nor coded left out: {', '.join(left)}")
     sources = [docs[d] for d in sorted(wanted)]
     out = Path(out)
     data = project_archive(sources, codebook, coded, name=name or out.stem, positions=positions)
@@ -893,4 +989,4 @@ def export_project(pred: str | Path, out: str | Path, *, transcripts: str | Path
     users: dict[str, int] = {}
     for c in coded:
         users[c.user] = users.get(c.user, 0) + 1
-    return ExportReport(str(out), len(sources), users, len(codebook.codes))
+    return ExportReport(str(out), len(sources), users, len(codebook.codes), notes)

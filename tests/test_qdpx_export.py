@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import xmlschema
+import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -127,11 +128,15 @@ def test_codeurs_importer_reads_the_export_back_to_the_same_spans_and_codes(work
     back = {(g.coder, g.doc_id, g.span.start, g.span.end, g.codes) for g in read_gold(out / "gold")}
     assert back == {("camembert-v3", r["doc_id"], r["start"], r["end"], tuple(r["codes"])) for r in preds
                     if r["codes"]} | {("coder1", "E01", gold.span.start, gold.span.end, gold.codes)}
-    # The codebook comes back whole: names, labels, definitions, include / exclude / examples.
+    # The codebook comes back whole: names, labels, definitions, include / exclude / examples (its
+    # language excepted: REFI-QDA has no place for it, and the import does not guess).
     ours = load_codebook()
     theirs = load_codebook(out / "codebook.yaml")
-    assert theirs.model_dump(exclude={"name", "rules"}) == ours.model_dump(exclude={"name", "rules"})
-    assert not (out / "code-mapping.yaml").exists()  # no name changed
+    assert theirs.model_dump(exclude={"name", "rules", "language"}) == ours.model_dump(exclude={"name", "rules", "language"})
+    # The tool shows the names a researcher reads ('Méfiance' for code mefiance); they map back to ours.
+    mapping = yaml.safe_load((out / "code-mapping.yaml").read_text(encoding="utf-8"))
+    assert all(mapping[k] == k for k in ours.codes if k in mapping)
+    assert mapping["Méfiance"] == "mefiance" and mapping["Confiance"] == "confiance"
     assert (out / "transcripts" / "E01.txt").read_text(encoding="utf-8") == E01
 
 
@@ -203,8 +208,10 @@ def test_the_codebook_goes_out_as_qdc_and_comes_back_the_same(tmp_path, codebook
     result = runner.invoke(app, ["import-qdc", str(tmp_path / "codebook.qdc"), "--out", str(tmp_path / "cb.yaml")])
     assert result.exit_code == 0, result.output
     back = load_codebook(tmp_path / "cb.yaml")
-    assert back.model_dump(exclude={"name", "rules"}) == ours.model_dump(exclude={"name", "rules"})
-    assert not (tmp_path / "cb.mapping.yaml").exists()
+    assert back.model_dump(exclude={"name", "rules", "language"}) == ours.model_dump(exclude={"name", "rules", "language"})
+    assert 'name="Méfiance"' in xml and 'name="mefiance"' not in xml  # the label, when it is the name shown
+    mapping = yaml.safe_load((tmp_path / "cb.mapping.yaml").read_text(encoding="utf-8"))
+    assert mapping["Méfiance"] == "mefiance"
 
 
 def test_a_foreign_qdc_with_categories_and_accents(tmp_path):
@@ -223,3 +230,37 @@ def test_a_foreign_qdc_with_categories_and_accents(tmp_path):
     assert cb.code("reseau_local").definition == "Liens avec le territoire." and imported.names_changed
     result = CliRunner().invoke(app, ["import-qdc", str(tmp_path / "maxqda.qdc"), "--out", str(tmp_path / "cb.yaml")])
     assert result.exit_code == 0 and (tmp_path / "cb.mapping.yaml").exists()
+
+
+# --- gold alone, and what is left out --------------------------------------------------------------------
+
+def test_gold_alone_needs_no_predictions_and_keeps_every_transcript(work):
+    tmp_path, _, gold = work
+    result = CliRunner().invoke(app, ["export-qdpx", "--gold", str(tmp_path / "gold"), "--transcripts",
+                                      str(tmp_path / "transcripts"), "--out", str(tmp_path / "gold.qdpx")])
+    assert result.exit_code == 0, result.output
+    assert "3 source(s)" in result.output and "users: coder1 (1 spans)" in result.output
+    with zipfile.ZipFile(tmp_path / "gold.qdpx") as zf:
+        assert len([n for n in zf.namelist() if n.startswith("sources/")]) == 3  # E03, uncoded, too
+
+
+def test_transcripts_the_model_did_not_read_are_named_when_left_out(work):
+    tmp_path, _, _ = work
+    result = CliRunner().invoke(app, ["export-qdpx", "--pred", str(tmp_path / "pred.jsonl"), "--transcripts",
+                                      str(tmp_path / "transcripts.jsonl"), "--out", str(tmp_path / "x.qdpx")])
+    assert result.exit_code == 0 and "1 transcript(s) neither classified nor coded left out: E03" in result.output
+
+
+def test_for_nvivo_sets_utf16_positions_and_a_contradiction_is_refused(work):
+    tmp_path, preds, _ = work
+    qdpx = export(tmp_path, "--transcripts", str(tmp_path / "transcripts.jsonl"), "--for", "nvivo")
+    with zipfile.ZipFile(qdpx) as zf:
+        assert f'startPosition="{preds[1]["start"] + 1}"' in zf.read("project.qde").decode("utf-8")
+    result = CliRunner().invoke(app, ["export-qdpx", "--pred", str(tmp_path / "pred.jsonl"), "--for", "nvivo",
+                                      "--positions", "codepoints", "--out", str(tmp_path / "y.qdpx")])
+    assert result.exit_code == 2 and "--for nvivo reads positions as utf16" in result.output
+
+
+def test_nothing_to_export_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(app, ["export-qdpx", "--out", str(tmp_path / "x.qdpx")])
+    assert result.exit_code == 2 and "nothing to export" in result.output

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.codebook import load_codebook
+from pipeline.errors import InputFileError
 from pipeline.gold import read_gold, validate_gold
 from pipeline.qdpx import POSITIONS, PositionScale, import_project, position_writer
 from pipeline.readers import read_transcript
@@ -195,7 +196,10 @@ def test_a_qualcoder_project_exported_for_maxqda_becomes_transcripts_gold_codebo
     ]
     assert cb.code("partenaires_de_proximite").definition == "Échange avec des partenaires géographiquement proches."
     assert cb.code("partenaires_de_proximite").label == "Partenaires de proximité"
-    assert cb.dimensions[0].label == "Avec qui l'on travaille"
+    # The names the researcher sees stay: a category's description is not its label; no filler text.
+    assert cb.dimensions[0].label == "Stratégie" and cb.dimensions[2].label == "Codes without a category"
+    assert cb.code("partenaires_exterieurs").definition == "Partenaires extérieurs"
+    assert cb.language == "und"
 
     # The gold is valid codeur gold: validate_gold against the written transcripts and codebook.
     transcripts = {p.stem: read_transcript(p) for p in (out / "transcripts").glob("*.txt")}
@@ -311,11 +315,25 @@ def test_crlf_counted_as_two_is_the_standard_and_as_one_is_atlas(tmp_path):
         assert [g.text for g in read_gold(tmp_path / convention / "gold")] == ["On se connaît"]
 
 
-def test_a_wrong_convention_is_reported_not_silently_shifted(tmp_path):
+def test_a_wrong_convention_is_refused_not_silently_shifted(tmp_path):
+    """Forcing code points on an NVivo-style project would read every coding after the first emoji
+    at shifted characters: refused with one line naming the file and the convention that fits."""
     out = tmp_path / "o"
-    report = import_project(one_source_project(tmp_path, convention="utf16"), out, positions="codepoints")
+    with pytest.raises(InputFileError) as caught:
+        import_project(one_source_project(tmp_path, convention="utf16"), out, positions="codepoints")
+    message = str(caught.value)
+    assert "utf16.qdpx" in message and "--positions codepoints" in message and "detected: utf16" in message
+    assert "\n" not in message and not out.exists()
+
+
+def test_a_wrong_convention_on_a_few_selections_is_reported(tmp_path):
+    """Too little evidence to refuse (one selection moves): imported, with a warning on that source."""
+    out = tmp_path / "o"
+    report = import_project(one_source_project(tmp_path, convention="utf16", phrases=EMOJI_PHRASES[:1]), out,
+                            positions="codepoints")
     warnings = report.sources[0].warnings
     assert any("differ from the text they cover" in w for w in warnings), warnings
+    assert any("--positions codepoints: 0/1 of the selections it moves fit the text" in n for n in report.notes)
 
 
 # --- vendor quirks --------------------------------------------------------------------------------------
@@ -358,8 +376,9 @@ def test_nvivo_sources_folder_capitalised_utf16_positions_and_case_coding_skippe
     # The case is not a code, and its coding is skipped with a note.
     assert load_codebook(out / "codebook.yaml").codes == ["proximite"]
     assert "2 coding(s) at a case skipped (NVivo case coding: not text coding)" in report.notes
-    # Coding the whole source at the case is how NVivo says whose interview it is: cases.csv follows.
-    assert (out / "cases.csv").read_text(encoding="utf-8") == "doc_id,Cases:Âge\nPerrin,58\n"
+    # Coding the whole source at the case is how NVivo says whose interview it is: cases.csv follows,
+    # with the case's name.
+    assert (out / "cases.csv").read_text(encoding="utf-8") == "doc_id,case,Cases:Âge\nPerrin,Bernard Perrin,58\n"
 
 
 def test_selection_name_cut_with_an_ellipsis_still_identifies_the_convention(tmp_path):
@@ -398,7 +417,8 @@ def test_relative_and_unusual_paths(tmp_path):
     status = {s.name: (s.status, s.reason) for s in report.sources}
     assert status["E03.txt"] == ("ok", "")
     assert status["E04"][0] == "skipped" and "outside the project" in status["E04"][1]
-    assert status["article.pdf"] == ("skipped", "PDFSource: codeur imports text sources only")
+    assert status["article.pdf"] == ("skipped", "PDFSource: codeur reads text sources only; kept in the project")
+    assert "1 non-text source(s) not imported (article.pdf)" in report.notes
     # No user in the project: the coder is the selection's user GUID.
     assert gold_by_coder(out) == {HUGO: [("E03", "On se connaît", ("confiance",))]}
     result = CliRunner().invoke(app, ["import-qdpx", str(tmp_path / "rel.qdpx"), "--out", str(tmp_path / "o2")])

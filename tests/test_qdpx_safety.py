@@ -139,4 +139,6 @@ def test_the_archive_is_never_extracted(tmp_path, monkeypatch):
                                         "sources/other.exe": b"MZ\x90\x00"})
     import_project(ok, tmp_path / "out")
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
-    assert written == ["codebook.yaml", "transcripts/E01.txt"]
+    # The project itself is kept as the archive it came in (for export-qdpx --project), not unpacked.
+    assert written == ["codebook.yaml", "project/map.json", "project/original.qdpx", "transcripts/E01.txt"]
+    assert (tmp_path / "out" / "project" / "original.qdpx").read_bytes() == ok.read_bytes()
