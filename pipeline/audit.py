@@ -450,10 +450,10 @@ def check_spans_on_passages(side: Coding, refs: Sequence[PassageRef], notes: lis
             if gs.span.start >= end:
                 past.append(f"{gs.doc_id} {gs.span.start}-{gs.span.end} (last passage ends at {end})")
     if past:
-        notes.append(f"{len(past)} span(s) of {side.name} lie after the last passage of their interview, past the "
+        notes.append(f"{len(past)} span(s) of {side.name} ({side.source}) lie after the last passage of their interview, past the "
                      f"end of its text?: {'; '.join(past[:5])}{' …' if len(past) > 5 else ''}")
     if untouched > len(past):
-        notes.append(f"{untouched - len(past)} span(s) of {side.name} touch no passage (interviewer's speech?) and "
+        notes.append(f"{untouched - len(past)} span(s) of {side.name} ({side.source}) touch no passage (interviewer's speech?) and "
                      "take no part in the comparison")
 
 

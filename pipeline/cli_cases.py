@@ -14,7 +14,7 @@ from .errors import CodeurError, DataError
 
 @app.command()
 @user_errors
-@writes("map_path", folders=("out_dir",))
+@writes(folders=("out_dir",))
 def pseudonymize(
     paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the pseudonymised <doc>.txt files."),

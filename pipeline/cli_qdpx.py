@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .cli import app, err, out, user_errors, writing
+from .cli import app, err, out, user_errors, writes, writing
 from .errors import ConfigError
 
 POSITIONS_HELP = ("How the project counts positions: codepoints (the standard), utf16 (NVivo), "
@@ -29,6 +29,7 @@ def _positions(value: Optional[str], *, allow_none: bool) -> Optional[str]:
 
 @app.command("import-qdpx")
 @user_errors
+@writes(folders=("out_dir",))
 def import_qdpx(
     project: Path = typer.Argument(..., help="A REFI-QDA project (.qdpx) exported by NVivo, ATLAS.ti, MAXQDA, "
                                              "QualCoder…"),
@@ -150,6 +151,7 @@ def export_qdpx(
 
 @app.command("import-qdc")
 @user_errors
+@writes("out_path")
 def import_qdc(
     qdc: Path = typer.Argument(..., help="A REFI-QDA codebook (.qdc)."),
     out_path: Path = typer.Option(..., "--out", "-o", help="The codebook YAML to write."),
@@ -174,6 +176,7 @@ def import_qdc(
 
 @app.command("export-qdc")
 @user_errors
+@writes("out_path")
 def export_qdc(
     out_path: Path = typer.Option(..., "--out", "-o", help="The codebook file to write (.qdc)."),
     codebook: Optional[Path] = typer.Option(None, "--codebook", help="Codebook (default configs/codebook.yaml)."),

@@ -87,7 +87,11 @@ def _rows(text: str, path: Path, *, multiline: bool) -> Iterator[tuple[int, list
             if "end of data" in str(e) or "EOF" in str(e):
                 raise DataError(f"line {start}: a quote opened on this line is never closed", path=str(path),
                                 hint="every \" that starts a value must end it") from None
-            raise DataError(f"line {reader.line_num}: not valid CSV ({e})", path=str(path)) from None
+            if reader.line_num > start:
+                raise DataError(f"line {start}: not valid CSV ({e} on line {reader.line_num}): a quote opened on "
+                                f"line {start} runs to line {reader.line_num}", path=str(path),
+                                hint="every \" that starts a value must end it") from None
+            raise DataError(f"line {start}: not valid CSV ({e})", path=str(path)) from None
         end = reader.line_num
         if not multiline and end > start and any("\n" in v or "\r" in v for v in values):
             raise DataError(f"line {start}: a quoted value runs over lines {start}-{end} (an unclosed quote?)",

@@ -79,8 +79,12 @@ def check_file_size(path: Path, size: int | None = None) -> None:
     size = path.stat().st_size if size is None else size
     if size > limit:
         raise InputFileError(
-            f"too large: {size / MB:.1f} MB, above the limit of {limit / MB:.0f} MB",
+            f"too large: {_mb(size)} MB, above the limit of {_mb(limit)} MB",
             path=str(path), hint="split it, or raise the limit with --max-file-mb or CODEUR_MAX_FILE_MB")
+
+
+def _mb(n: int) -> str:
+    return f"{n / MB:.1f}" if n >= MB else f"{n / MB:.3g}"
 
 
 def check_line_lengths(text: str, path: Path) -> None:

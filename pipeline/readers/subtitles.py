@@ -66,6 +66,11 @@ def read_subtitles(path: Path, config: SpeakerConfig) -> Transcript:
     )
 
 
+#: A timing line whose arrow is mistyped (`->`, `- >`, `--->` is fine): only times, digits and
+#: separators around it, so that an arrow inside a caption's text is not taken for one.
+BROKEN_ARROW_RE = re.compile(r"\s*[\d:.,]*\s*(?:-\s*>|=>|—>|–>)\s*[\d:.,]*(?:\s+\S.*)?")
+
+
 def _cues(lines: list[str]) -> tuple[list[tuple[float | None, float | None, str]], list[str]]:
     """(start, end, payload) of every cue, and one warning per cue whose timing line is broken
     (unreadable or out-of-range time, a missing side, an end before the start): such a cue keeps
@@ -76,10 +81,14 @@ def _cues(lines: list[str]) -> tuple[list[tuple[float | None, float | None, str]
     while i < len(lines):
         line = lines[i]
         i += 1
-        if "-->" not in line:
+        broken_arrow = "-->" not in line and BROKEN_ARROW_RE.fullmatch(line) is not None
+        if "-->" not in line and not broken_arrow:
             continue
         number, line_no = len(cues) + 1, i
-        start, end, problem = _timing(line)
+        if broken_arrow:
+            start, end, problem = None, None, "the arrow of the timing line is not '-->'"
+        else:
+            start, end, problem = _timing(line)
         payload = []
         while i < len(lines) and lines[i].strip():
             payload.append(lines[i])
