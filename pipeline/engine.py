@@ -84,6 +84,10 @@ def options(engine: str, *, workers: int | None = None, scheduler: str | None = 
         raise CodeurError(f"--workers {workers}: give at least 1")
     if rows_per_partition < 1:
         raise CodeurError(f"--rows-per-partition {rows_per_partition}: give at least 1")
+    if slurm is not None:
+        from .slurm import load_slurm_config
+
+        load_slurm_config(slurm)  # a bad setting is refused before any work
     return DaskOptions(workers=workers, scheduler=scheduler, slurm=slurm, rows_per_partition=rows_per_partition,
                        fresh=fresh)
 

@@ -46,7 +46,7 @@ class SlurmConfig(BaseModel):
               "job_extra_directives": list(self.job_extra_directives),
               "local_directory": self.local_directory, "log_directory": self.log_directory,
               "interface": self.interface, "death_timeout": self.death_timeout,
-              "scheduler_options": {"dashboard_address": None}}
+              "scheduler_options": {"dashboard_address": ":0"}}
         return {k: v for k, v in kw.items() if v is not None}
 
 
