@@ -303,13 +303,13 @@ class PartStore:
     # -- writing
     def write(self, p: Partition, head: dict[str, Any], rows: list[dict], *, words: int, seconds: float,
               worker: str) -> None:
-        from .atomic import atomic_open
+        from .atomic import _atomic_open  # temporary file, fsync, rename; the output's lock covers the folder
 
         name = f"part-{p.key}.jsonl"
         h = hashlib.sha256()
         first = {"run": self.run_id, "partition": p.key, **p.describe(), "shown": p.shown, "n_rows": len(rows),
                  "words": words, **head}
-        with atomic_open(self.folder / name) as fh:
+        with _atomic_open(self.folder / name, "w", "utf-8") as fh:
             for obj in (first, *rows):
                 line = json.dumps(obj, ensure_ascii=False) + "\n"
                 fh.write(line)
