@@ -129,12 +129,14 @@ def _engine_child(kind: str, corpus: str, model: str, workers: int, out: str) ->
         t = time.perf_counter()
         with engine.dask_client(opts) as client:
             t0 = time.perf_counter()
+            c0 = time.process_time()  # this process: the command and the scheduler, what does not spread
             result["startup"] = round(t0 - t, 2)
             run = engine.classify([corpus], model=m, out=Path(out), opts=opts, client=client)
             rows = run.rows
             write_rows(out, rows)
             run.store.discard()
             result["partitions"] = run.n_partitions
+            result["central_cpu"] = round(time.process_time() - c0, 3)
     result["seconds"] = round(time.perf_counter() - t0, 2)
     result["passages"] = len(rows)
     print(json.dumps(result))
@@ -166,7 +168,8 @@ def bench_engine(model: str, corpus: Path, words: int, tmp: Path, *, workers=(1,
         same = "same output" if out.read_bytes() == plain_out.read_bytes() else "OUTPUT DIFFERS"
         print(f"dask, {n} worker(s)  {words:>9,} words  {r['seconds']:>7.2f} s  {words / r['seconds']:>9,.0f} words/s  "
               f"(+ {r['startup']:.2f} s to start the cluster; {r['partitions']} partitions; "
-              f"{r['seconds'] - base['seconds']:+.2f} s against one process; {same})")
+              f"{r['seconds'] - base['seconds']:+.2f} s against one process; {same}; "
+              f"command + scheduler CPU {r['central_cpu']:.2f} s)")
     if tiny:
         # the same one-passage file as `tiny / 4` and `tiny` partitions: the slope is the cost of one
         # more partition, the intercept the run's fixed cost (workers importing codeur, loading the model)
@@ -180,16 +183,18 @@ def bench_engine(model: str, corpus: Path, words: int, tmp: Path, *, workers=(1,
             b = _run_engine_child("dask", small, model, 1, tmp / f"tiny-{n}-dask.jsonl")
             if not (a and b):
                 return
-            got[n] = (a["seconds"], b["seconds"])
+            got[n] = (a["seconds"], b["seconds"], b["central_cpu"])
             print(f"{n:>4} one-passage files: single process {a['seconds']:6.2f} s, dask 1 worker {b['seconds']:6.2f} s "
-                  f"(+ {b['startup']:.2f} s to start the cluster)")
-        (a0, b0), (a1, b1) = got[tiny // 4], got[tiny]
+                  f"(+ {b['startup']:.2f} s to start the cluster; command + scheduler CPU {b['central_cpu']:.2f} s)")
+        (a0, b0, c0), (a1, b1, c1) = got[tiny // 4], got[tiny]
         dn = tiny - tiny // 4
         plain_per, dask_per = (a1 - a0) / dn, (b1 - b0) / dn
         fixed = b1 - dask_per * tiny - (a1 - plain_per * tiny)
         print(f"per partition: {dask_per * 1000:.1f} ms on the engine against {plain_per * 1000:.1f} ms per file in one "
               f"process: engine overhead {(dask_per - plain_per) * 1000:.1f} ms per partition; fixed cost of a run "
               f"{fixed:.1f} s (workers importing codeur and loading the model), cluster start apart")
+        print(f"central cost (command + scheduler CPU, what does not spread over workers): "
+              f"{(c1 - c0) / dn * 1000:.1f} ms per partition")
 
 
 def main(argv=None) -> None:

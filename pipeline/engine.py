@@ -376,7 +376,7 @@ def dask_client(opts: DaskOptions, note: Note | None = None) -> Iterator[Any]:
         else:
             n = opts.workers or os.cpu_count() or 1
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=opts.processes,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   dashboard_address=":0", silence_logs=logging.ERROR)
             client = Client(cluster)
         yield client
     finally:
@@ -401,7 +401,7 @@ def run_partitions(client, store: PartStore, todo: Sequence[Partition], submit: 
     queue = iter(todo)
     live: dict[str, tuple[Any, Partition]] = {}
     window = max(16, 4 * max(1, sum(client.nthreads().values())))
-    ac = as_completed()
+    ac = as_completed(loop=client.loop)  # this client's loop, not the default client's (another may exist)
 
     def submit_next() -> None:
         p = next(queue, None)

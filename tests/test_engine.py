@@ -43,7 +43,7 @@ def interviews(small_corpus, tmp_path_factory):
 @pytest.fixture(scope="module")
 def cluster():
     """Two worker processes, as `--workers 2` starts them, shared by the tests through --scheduler."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
             distributed.Client(c) as client:
         yield c, client
 
@@ -219,7 +219,7 @@ def test_a_killed_worker_either_is_replaced_or_stops_the_run_clearly_and_a_rerun
     plain = (tmp_path / "plain.jsonl").read_bytes()
     # default settings: the killed worker's partitions are done again on the other worker, the run finishes
     out = tmp_path / "pred.jsonl"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
             distributed.Client(c) as client:
         killed: list = []
         opts = engine.options("dask", scheduler=c.scheduler_address)
@@ -233,7 +233,7 @@ def test_a_killed_worker_either_is_replaced_or_stops_the_run_clearly_and_a_rerun
     # a partition may not be retried after its worker died: the run stops naming it, the rest is kept
     out = tmp_path / "pred2.jsonl"
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
-            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
             distributed.Client(c) as client:
         killed = []
         opts = engine.options("dask", scheduler=c.scheduler_address)
