@@ -14,7 +14,7 @@ MODEL  := models/default
 help:
 	@echo "make demo   set up, train the default model if missing, classify the test interviews, audit"
 	@echo "make test   set up and run the tests"
-	@echo "make bench  speed figures (prepare, classify) on 300k+ words"
+	@echo "make bench  speed figures (prepare, classify, the Dask engine) on 300k+ words"
 
 # The venv is created and the project installed into it when missing or when pyproject changes.
 $(SETUP): pyproject.toml

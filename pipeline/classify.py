@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .context import contexts_for_rows, has_questions
+from .context import Context, contexts_for_rows, has_questions
 from .errors import DataError
 from .model import TrainedModel
 
@@ -82,12 +82,28 @@ def context_note(model: TrainedModel, rows: list[dict]) -> str | None:
             "classify the transcripts themselves, or passages written by a recent `codeur prepare`")
 
 
+def model_contexts(model: TrainedModel, rows: list[dict]) -> list[Context] | None:
+    """What a model that reads contexts is given beside each row (None for one that does not)."""
+    if not model.reads_context:
+        return None
+    text_field = model.card.get("text_field", "text")
+    return contexts_for_rows(rows, lambda r: _model_text(r, text_field))
+
+
 def classify_rows(model: TrainedModel, rows: list[dict], *, batch_size: int = 256, n_process: int = 1,
-                  on_batch: Callable[[int], None] | None = None) -> list[dict]:
-    """Add `codes` and `scores` to each row (in place) and return the rows."""
+                  on_batch: Callable[[int], None] | None = None,
+                  contexts: Sequence[Context] | None = None) -> list[dict]:
+    """Add `codes` and `scores` to each row (in place) and return the rows. `contexts` (one per row)
+    are those of a larger table the rows were cut from (`model_contexts` of the whole table);
+    by default they are read from `rows` themselves."""
     text_field = model.card.get("text_field", "text")
     codes = model.codes
-    contexts = contexts_for_rows(rows, lambda r: _model_text(r, text_field)) if model.reads_context else None
+    if not model.reads_context:
+        contexts = None
+    elif contexts is None:
+        contexts = model_contexts(model, rows)
+    elif len(contexts) != len(rows):
+        raise ValueError(f"{len(contexts)} contexts for {len(rows)} rows")
     chunk = max(batch_size * 4, 1)
     for i in range(0, len(rows), chunk):
         part = rows[i:i + chunk]

@@ -112,6 +112,47 @@ def progress() -> Progress:
                     console=err, transient=True, disable=not err.is_terminal)
 
 
+def partition_progress(description: str):
+    """A bar over partitions (`--engine dask`): partitions done / total and words/s of this run;
+    nothing when stderr is not a terminal (piped, logged). Returns (progress, callback)."""
+    prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err, transient=True,
+                    disable=not err.is_terminal)
+    state = {"task": None, "words": 0, "t0": None}
+
+    def on_partition(done: int, total: int, words: int) -> None:
+        import time
+
+        if state["task"] is None:
+            state["task"] = prog.add_task(description, total=total, rate="")
+            state["t0"] = time.perf_counter()
+        state["words"] += words
+        dt = time.perf_counter() - state["t0"]
+        rate = f"{state['words'] / dt:,.0f} words/s" if state["words"] and dt > 0 else ""
+        prog.update(state["task"], completed=done, rate=rate)
+
+    return prog, on_partition
+
+
+def engine_options(engine: str, workers, scheduler, slurm, fresh, rows_per_partition=None):
+    from .engine import ROWS_PER_PARTITION, options
+
+    return options(engine, workers=workers, scheduler=scheduler, slurm=slurm, fresh=fresh,
+                   rows_per_partition=rows_per_partition or ROWS_PER_PARTITION)
+
+
+def _note(message: str) -> None:
+    err.print(f"[yellow]note:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+# the options of `--engine dask` (prepare and classify)
+ENGINE_HELP = "local: this process (default); dask: a Dask cluster (see --workers, --scheduler, --slurm)."
+WORKERS_HELP = "--engine dask: worker processes of the local cluster (default: one per CPU core), or SLURM workers."
+SCHEDULER_HELP = "--engine dask: address of a running Dask scheduler (tcp://host:8786) instead of a local cluster."
+SLURM_HELP = "--engine dask: start the workers as SLURM jobs, from this config (configs/slurm.yaml)."
+FRESH_HELP = "--engine dask: discard the partial results an earlier, interrupted run left beside --out."
+
+
 def print_file_reports(reports, *, title: str) -> None:
     table = Table(title=title, show_lines=False)
     for col in ("file", "doc", "status", "turns", "passages", "words", "notes"):
@@ -211,14 +252,40 @@ def prepare(
     parquet: bool = typer.Option(False, help="Also write a Parquet copy of the passages beside --out."),
     speakers: Optional[Path] = typer.Option(None, help="Speaker patterns and roles (default configs/speakers.yaml)."),
     strict: bool = typer.Option(False, help="Stop at the first bad file."),
+    engine: str = typer.Option("local", help=ENGINE_HELP),
+    workers: Optional[int] = typer.Option(None, help=WORKERS_HELP),
+    scheduler: Optional[str] = typer.Option(None, help=SCHEDULER_HELP),
+    slurm: Optional[Path] = typer.Option(None, help=SLURM_HELP),
+    fresh: bool = typer.Option(False, help=FRESH_HELP),
     max_file_mb: Optional[float] = MAX_FILE_MB,
     max_line_chars: Optional[int] = MAX_LINE_CHARS,
 ):
     """Ingest, clean and segment in one go: transcript files → passages."""
     from .prepare import collect_inputs, prepare as run_prepare
-    from .tables import write_passages, write_transcripts
+    from .tables import PASSAGE_SCHEMA, write_passages, write_rows, write_transcripts
 
     parquet_out = out_path.with_suffix(".parquet") if parquet else None
+    opts = engine_options(engine, workers, scheduler, slurm, fresh)
+    if opts is not None:
+        from . import engine as dask_engine
+        from .atomic import write_jsonl
+
+        with writing(out_path, parquet_out, transcripts_out):
+            prog, on_partition = partition_progress("prepare")
+            with prog:
+                run = dask_engine.prepare(paths, out=out_path, speakers=speakers, strict=strict, opts=opts,
+                                          note=_note, on_partition=on_partition)
+            if run.transcripts:
+                write_rows(out_path, run.rows, schema=PASSAGE_SCHEMA)
+                if parquet_out:
+                    write_rows(parquet_out, run.rows, schema=PASSAGE_SCHEMA)
+                if transcripts_out:
+                    write_jsonl(transcripts_out, run.transcripts)
+                out.print(f"wrote {len(run.rows)} passage(s) to {out_path} ({len(run.computed)} of "
+                          f"{run.n_partitions} partition(s) done in this run)")
+            run.store.discard()
+        print_file_reports(run.reports, title="prepare")
+        raise typer.Exit(summarise(run.reports))
     with writing(out_path, parquet_out, transcripts_out):
         n_files = len(collect_inputs(paths)[0])
         with progress() as prog:
@@ -409,6 +476,13 @@ def classify(
     batch_size: int = typer.Option(256, help="Passages per batch."),
     n_process: int = typer.Option(1, "--n-process", help="Worker processes for the model."),
     strict: bool = typer.Option(False, help="Stop at the first bad file or line."),
+    engine: str = typer.Option("local", help=ENGINE_HELP),
+    workers: Optional[int] = typer.Option(None, help=WORKERS_HELP),
+    scheduler: Optional[str] = typer.Option(None, help=SCHEDULER_HELP),
+    slurm: Optional[Path] = typer.Option(None, help=SLURM_HELP),
+    rows_per_partition: Optional[int] = typer.Option(None, help="--engine dask: rows of a passages table per "
+                                                     "partition (default 20,000)."),
+    fresh: bool = typer.Option(False, help=FRESH_HELP),
     max_file_mb: Optional[float] = MAX_FILE_MB,
     max_line_chars: Optional[int] = MAX_LINE_CHARS,
 ):
@@ -418,6 +492,11 @@ def classify(
     from .tables import output_format, write_rows
 
     output_format(out_path, fmt)  # a --format that contradicts --out is refused before any work
+    opts = engine_options(engine, workers, scheduler, slurm, fresh, rows_per_partition)
+    if opts is None and rows_per_partition is not None:
+        raise CodeurError("--rows-per-partition only goes with --engine dask")
+    if opts is not None:
+        _classify_dask(inputs, model_dir, out_path, fmt, codebook, batch_size, strict, opts)
     with writing(out_path):
         model = load_model(model_dir)
         check_codebook(model, codebook)
@@ -444,6 +523,45 @@ def classify(
         out.print(f"{len(got.problems)} table(s) or line(s) skipped.")
         code = max(code, 1)
     raise typer.Exit(code)
+
+
+def _classify_dask(inputs, model_dir, out_path, fmt, codebook, batch_size, strict, opts) -> None:
+    """`codeur classify --engine dask`: the same rows as the single-process run, from partitions
+    done on Dask workers and kept beside the output until it is written."""
+    from . import engine as dask_engine
+    from .classify import context_note
+    from .model import check_codebook, load_model
+    from .tables import write_rows
+
+    with writing(out_path):
+        model = load_model(model_dir)
+        check_codebook(model, codebook)
+        prog, on_partition = partition_progress("classify")
+        with prog:
+            run = dask_engine.classify(inputs, model=model, out=out_path, strict=strict, batch_size=batch_size,
+                                       opts=opts, note=_note, on_partition=on_partition)
+        if not run.rows:
+            for p in run.problems:
+                err.print(f"[red]skipped[/] {p}", highlight=False, soft_wrap=True)
+            if run.reports:
+                summarise(run.reports)
+            raise CodeurError("no passage to classify", hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
+        note = context_note(model, run.rows)
+        if note:
+            err.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+        write_rows(out_path, run.rows, fmt=fmt)
+        run.store.discard()
+        out.print(f"wrote {len(run.rows)} coded passage(s) to {out_path} ({len(run.computed)} of "
+                  f"{run.n_partitions} partition(s) done in this run)")
+        for p in run.problems:
+            err.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    code = summarise(run.reports) if run.reports else 0
+    if run.problems:
+        out.print(f"{len(run.problems)} line(s) skipped.")
+        code = max(code, 1)
+    raise typer.Exit(code)
+
+
 from . import cli_audit  # noqa: E402,F401  (registers evaluate, audit, suggest, headline)
 from . import cli_qdpx  # noqa: E402,F401  (registers import-qdpx, export-qdpx, import-qdc, export-qdc)
 from . import cli_cases  # noqa: E402,F401  (registers pseudonymize, matrix)

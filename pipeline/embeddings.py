@@ -62,7 +62,7 @@ class E5Encoder:
         if where is not None:
             try:
                 where.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(str(where / "embeddings.sqlite"), timeout=60)
+                self._db = sqlite3.connect(str(where / "embeddings.sqlite"), timeout=self.DB_TIMEOUT_S)
                 self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
             except (OSError, sqlite3.Error):
                 self._db = None  # an unwritable cache only costs time
@@ -70,6 +70,19 @@ class E5Encoder:
         self._memo: dict[str, np.ndarray] = {}  # this process's vectors, so a text is looked up once
 
     MEMO_MAX = 200_000
+    #: how long a read or write waits for another process (a Dask worker) holding the cache's lock;
+    #: past it, or on any other error of the cache, this process goes on without the cache
+    DB_TIMEOUT_S = 60.0
+
+    def _drop_cache(self) -> None:
+        """Several processes share the cache (Dask workers, parallel runs): sqlite serialises their
+        writes; one that still fails (a lock held too long, a network file system) only costs time."""
+        db, self._db = self._db, None
+        if db is not None:
+            try:
+                db.close()
+            except sqlite3.Error:
+                pass
 
     def _key(self, text: str) -> str:
         return hashlib.sha256((self.model_hash + "\0passage\0" + text).encode("utf-8")).hexdigest()
@@ -97,10 +110,13 @@ class E5Encoder:
                 keys[t] = self._key(t)
             found: dict[str, bytes] = {}
             ks = [keys[t] for t in uniq]
-            for j in range(0, len(ks), 500):
-                part = ks[j:j + 500]
-                q = f"SELECT key, vec FROM emb WHERE key IN ({','.join('?' * len(part))})"
-                found.update(self._db.execute(q, part).fetchall())
+            try:
+                for j in range(0, len(ks), 500):
+                    part = ks[j:j + 500]
+                    q = f"SELECT key, vec FROM emb WHERE key IN ({','.join('?' * len(part))})"
+                    found.update(self._db.execute(q, part).fetchall())
+            except sqlite3.Error:
+                self._drop_cache()
             for t in uniq:
                 blob = found.get(keys[t])
                 if blob is not None and len(blob) == 4 * DIM:
@@ -116,9 +132,12 @@ class E5Encoder:
                 out[todo[t]] = v
                 self._memo[t] = v
             if self._db is not None:
-                self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)",
-                                     [(keys.get(t) or self._key(t), v.tobytes()) for t, v in zip(part, vecs)])
-                self._db.commit()
+                try:
+                    self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)",
+                                         [(keys.get(t) or self._key(t), v.tobytes()) for t, v in zip(part, vecs)])
+                    self._db.commit()
+                except sqlite3.Error:
+                    self._drop_cache()
             if on_batch:
                 on_batch(len(part))
         return out

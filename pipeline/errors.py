@@ -21,6 +21,15 @@ class CodeurError(Exception):
         hint = f" ({self.hint})" if self.hint else ""
         return f"[{self.code}] {where}{self.reason}{hint}"
 
+    def __reduce__(self):
+        # Pickled as its parts (a Dask worker sends it back to the command): unpickling through
+        # __init__(formatted message) would lose the path and hint and repeat the code.
+        return _rebuild, (type(self), self.reason, self.path, self.hint)
+
+
+def _rebuild(cls, reason, path, hint):
+    return cls(reason, path=path, hint=hint)
+
 
 class InputFileError(CodeurError):
     """A transcript or data file that cannot be read (empty, binary, malformed, unsafe...)."""
@@ -54,3 +63,10 @@ class DataError(CodeurError):
     """Passages / predictions files that are malformed or do not match each other."""
 
     code = "E050"
+
+
+class EngineError(CodeurError):
+    """A distributed run that cannot go on: no scheduler, a lost worker, partial results of
+    another run."""
+
+    code = "E060"
