@@ -102,7 +102,7 @@ corpus-stats: $(SETUP)
 	$(CODEUR) corpus-stats
 
 bench: $(SETUP)
-	$(PY) -m pipeline.bench
+	$(PY) -m pipeline.classify.bench
 
 clean-work:
 	rm -rf $(WORK)

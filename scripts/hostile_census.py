@@ -136,9 +136,9 @@ class Census:
     def _tiny_model(out: Path) -> Path:
         """The recipe of tests/conftest.py `tiny_model_dir`: TF-IDF + logistic regression on nine invented
         sentences per code, with the configured codebook."""
-        from pipeline.backends.baseline import TfidfLogReg
-        from pipeline.codebook import load_codebook
-        from pipeline.model import save_model
+        from pipeline.classify.backends.baseline import TfidfLogReg
+        from pipeline.core.codebook import load_codebook
+        from pipeline.classify.model import save_model
 
         words = {"proximite": "voisin vallée local", "exterieur": "allemand export étranger",
                  "concurrents": "concurrent rival appel", "confiance": "confiance copain ami",
@@ -1222,7 +1222,7 @@ def qdpx_billion_laughs(c):
 
 @kind("qdpx")
 def qdpx_too_many_entries(c):
-    from pipeline import qdpx
+    from pipeline.exchange import archive as qdpx
 
     n = qdpx.MAX_ENTRIES + 1
 

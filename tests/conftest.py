@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.backends.baseline import TfidfLogReg
-from pipeline.codebook import load_codebook
-from pipeline.model import save_model
+from pipeline.classify.backends.baseline import TfidfLogReg
+from pipeline.core.codebook import load_codebook
+from pipeline.classify.model import save_model
 
 WORDS = {"proximite": "voisin vallée local", "exterieur": "allemand export étranger",
          "concurrents": "concurrent rival appel", "confiance": "confiance copain ami",

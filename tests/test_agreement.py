@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import cohen_kappa_score, f1_score, precision_recall_fscore_support
 
-from pipeline.agreement import (alpha_from_counts, alpha_two_coders, cluster_bootstrap, cohen_kappa, confusion,
+from pipeline.core.agreement import (alpha_from_counts, alpha_two_coders, cluster_bootstrap, cohen_kappa, confusion,
                                 counts_by_group, expected_calibration_error, kappa_from_counts,
                                 krippendorff_alpha_nominal, percent_agreement, percentile_interval,
                                 precision_recall_f1, reliability_curve, scores_from_counts, summary_from_counts,

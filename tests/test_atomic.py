@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from pipeline.atomic import atomic_open, write_jsonl
+from pipeline.core.atomic import atomic_open, write_jsonl
 
 
 def test_a_crash_while_writing_keeps_the_previous_file(tmp_path):

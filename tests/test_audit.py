@@ -11,12 +11,12 @@ import yaml
 from sklearn.metrics import cohen_kappa_score, f1_score, precision_recall_fscore_support
 from typer.testing import CliRunner
 
-from pipeline.audit import Coding, PassageRef, build_report, read_coding
+from pipeline.audit.compare import Coding, PassageRef, build_report, read_coding
 from pipeline.cli import app
-from pipeline.codebook import load_codebook
-from pipeline.report_html import render_report
-from pipeline.spans import Span
-from pipeline.tables import write_rows
+from pipeline.core.codebook import load_codebook
+from pipeline.audit.html import render_report
+from pipeline.core.spans import Span
+from pipeline.core.tables import write_rows
 
 CB = load_codebook()
 CODES = CB.codes
@@ -359,8 +359,8 @@ def test_read_coding_tells_spans_from_passages(study):
 # --- two models against the same gold: the paired difference ----------------------------------------
 
 def test_paired_difference_of_two_models_on_the_same_resamples():
-    from pipeline.agreement import cluster_bootstrap, summary_scores
-    from pipeline.audit import paired_difference
+    from pipeline.core.agreement import cluster_bootstrap, summary_scores
+    from pipeline.audit.compare import paired_difference
 
     rng = np.random.default_rng(1)
     gold = (rng.random((60, 3)) < 0.4).astype(int)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.clean import CleanText, clean_text
-from pipeline.segment_config import CleanConfig
-from pipeline.spans import Span
+from pipeline.passages.clean import CleanText, clean_text
+from pipeline.passages.segment_config import CleanConfig
+from pipeline.core.spans import Span
 
 QUOTES = CleanConfig().quotes
 

@@ -4,8 +4,8 @@ import copy
 import pytest
 import yaml
 
-from pipeline.codebook import DEFAULT_CODEBOOK, codebook_from_dict, load_codebook
-from pipeline.errors import ConfigError
+from pipeline.core.codebook import DEFAULT_CODEBOOK, codebook_from_dict, load_codebook
+from pipeline.core.errors import ConfigError
 
 
 @pytest.fixture()

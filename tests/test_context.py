@@ -8,14 +8,14 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline.backends.baseline import TfidfLogReg
+from pipeline.classify.backends.baseline import TfidfLogReg
 from pipeline.cli import app
-from pipeline.context import Context, contexts_for_rows, has_questions, question_before
-from pipeline.errors import ConfigError
-from pipeline.segment import Segmenter
-from pipeline.segment_config import SegmentConfig, SplitConfig
-from pipeline.train import train
-from pipeline.transcript import Passage
+from pipeline.passages.context import Context, contexts_for_rows, has_questions, question_before
+from pipeline.core.errors import ConfigError
+from pipeline.passages.segment import Segmenter
+from pipeline.passages.segment_config import SegmentConfig, SplitConfig
+from pipeline.classify.train import train
+from pipeline.core.transcript import Passage
 
 from test_segment import interview, words
 from test_train_classify import config, small_corpus  # noqa: F401  (fixture)
@@ -188,7 +188,7 @@ def test_a_table_without_questions_is_coded_with_a_warning(context_model, tmp_pa
 
 
 def test_a_parquet_passages_table_keeps_the_question(tmp_path):
-    from pipeline.tables import read_rows, write_passages
+    from pipeline.core.tables import read_rows, write_passages
 
     t = interview(("Q", "Et vos voisins ?"), ("R", words(30)))
     ps = Segmenter(SegmentConfig(split=SplitConfig(sentence_model=None))).segment(t)

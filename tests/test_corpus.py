@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.corpus import CORPUS, build_corpus, corpus_stats, load_corpus, locate, to_dataset_dict
-from pipeline.spans import Span
+from pipeline.corpus.dataset import CORPUS, build_corpus, corpus_stats, load_corpus, locate, to_dataset_dict
+from pipeline.core.spans import Span
 
 runner = CliRunner()
 

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.backends import backend_class
-from pipeline.backends.e5_tfidf import E5TfidfLogReg
-from pipeline.context import Context
-from pipeline.embeddings import E5Encoder
-from pipeline.errors import ModelError
+from pipeline.classify.backends import backend_class
+from pipeline.classify.backends.e5_tfidf import E5TfidfLogReg
+from pipeline.passages.context import Context
+from pipeline.classify.embeddings import E5Encoder
+from pipeline.core.errors import ModelError
 
 CODES = ["confiance", "procede"]
 TRUST = ["on se connaît depuis toujours avec lui, une poignée de main et c'est réglé",
@@ -37,7 +37,7 @@ Y = np.array([[1, 0]] * 6 + [[0, 1]] * 6 + [[0, 0]] * 6, dtype=np.int8)
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEUR_CACHE", str(tmp_path / "cache"))
-    import pipeline.embeddings as emb
+    import pipeline.classify.embeddings as emb
 
     monkeypatch.setattr(emb, "_ENCODER", None)
 

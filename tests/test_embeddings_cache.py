@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.embeddings import E5Encoder
+from pipeline.classify.embeddings import E5Encoder
 
 REPO = Path(__file__).parent.parent
 WORKER = """
 import json, sys
 import numpy as np
-from pipeline.embeddings import E5Encoder
+from pipeline.classify.embeddings import E5Encoder
 texts = json.loads(sys.argv[1])
 enc = E5Encoder(batch=4)   # a commit every four texts: many writes that meet the other processes'
 np.save(sys.argv[2], enc.encode(texts))

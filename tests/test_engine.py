@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import engine
+from pipeline.classify import engine
 from pipeline.cli import app
-from pipeline.errors import CodeurError, ConfigError, EngineError
-from pipeline.model import load_model
+from pipeline.core.errors import CodeurError, ConfigError, EngineError
+from pipeline.classify.model import load_model
 from test_context import context_model  # noqa: F401  (fixture: a model that reads questions and previous passages)
 from test_train_classify import config, small_corpus  # noqa: F401  (fixture)
 
@@ -226,7 +226,7 @@ def test_a_killed_worker_either_is_replaced_or_stops_the_run_clearly_and_a_rerun
         run = engine.classify([interviews], model=model, out=out, opts=opts,
                               on_partition=kill_a_busy_worker(client, killed))
         assert killed and len(run.computed) == run.n_partitions == 9
-        from pipeline.tables import write_rows
+        from pipeline.core.tables import write_rows
 
         write_rows(out, run.rows)
         assert out.read_bytes() == plain
@@ -253,7 +253,7 @@ def test_a_killed_worker_either_is_replaced_or_stops_the_run_clearly_and_a_rerun
 # --- SLURM ---------------------------------------------------------------------------------------
 
 def test_the_slurm_config_becomes_the_job_script(tmp_path):
-    from pipeline.slurm import load_slurm_config, slurm_cluster
+    from pipeline.classify.slurm import load_slurm_config, slurm_cluster
 
     cfg = load_slurm_config(REPO / "configs" / "slurm.yaml")
     assert (cfg.workers, cfg.processes, cfg.cores) == (8, 4, 4)
@@ -278,7 +278,7 @@ def test_the_slurm_config_becomes_the_job_script(tmp_path):
     ("- a list\n", "a mapping of settings"),
 ])
 def test_a_bad_slurm_config_is_refused_naming_the_file(tmp_path, text, says):
-    from pipeline.slurm import load_slurm_config
+    from pipeline.classify.slurm import load_slurm_config
 
     bad = tmp_path / "slurm.yaml"
     bad.write_text(text, encoding="utf-8")
@@ -292,7 +292,7 @@ def test_a_bad_slurm_config_is_refused_naming_the_file(tmp_path, text, says):
 def test_a_worker_error_comes_back_with_its_file_and_hint():
     import pickle
 
-    from pipeline.errors import InputFileError
+    from pipeline.core.errors import InputFileError
 
     e = pickle.loads(pickle.dumps(InputFileError("malformed XML", path="b.trs", hint="fix it")))
     assert isinstance(e, CodeurError) and e.format() == "[E010] b.trs: malformed XML (fix it)"

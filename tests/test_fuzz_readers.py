@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import CodeurError
-from pipeline.prepare import prepare
-from pipeline.readers import load_speaker_config, read_transcript
+from pipeline.core.errors import CodeurError
+from pipeline.passages.prepare import prepare
+from pipeline.ingest.readers import load_speaker_config, read_transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = {
@@ -187,11 +187,11 @@ LINE = st.one_of(ROW.map(lambda r: json.dumps(r, allow_nan=True)), st.text(max_s
 
 
 def test_jsonl_tables_of_any_shape_are_read_or_refused_clearly(tmp_path):
-    from pipeline.audit import read_coding
-    from pipeline.codebook import load_codebook
-    from pipeline.gold import read_gold
-    from pipeline.prepare import load_transcripts
-    from pipeline.tables import read_passages, read_rows
+    from pipeline.audit.compare import read_coding
+    from pipeline.core.codebook import load_codebook
+    from pipeline.core.gold import read_gold
+    from pipeline.passages.prepare import load_transcripts
+    from pipeline.core.tables import read_passages, read_rows
 
     codebook = load_codebook(None)
 
@@ -211,7 +211,7 @@ def test_jsonl_tables_of_any_shape_are_read_or_refused_clearly(tmp_path):
 
 
 def test_rows_kept_by_the_table_reader_have_usable_ids_and_offsets(tmp_path):
-    from pipeline.tables import read_rows
+    from pipeline.core.tables import read_rows
 
     @FUZZ
     @given(st.lists(ROW, max_size=8))
@@ -233,9 +233,9 @@ CSV_TEXT = st.lists(st.lists(st.text(alphabet=st.sampled_from(list('ab,"\n\r;é 
 
 
 def test_csv_tables_of_any_shape_are_read_or_refused_clearly(tmp_path):
-    from pipeline.audit import read_table
-    from pipeline.csvfile import read_cases
-    from pipeline.pseudonymize import read_user_mapping
+    from pipeline.audit.compare import read_table
+    from pipeline.core.csvfile import read_cases
+    from pipeline.exchange.pseudonymize import read_user_mapping
 
     @FUZZ
     @given(st.sampled_from(["doc_id,a\n", "original,replacement\n", "id,doc_id,start,end,codes\n", ""]), CSV_TEXT)
@@ -253,7 +253,7 @@ def test_csv_tables_of_any_shape_are_read_or_refused_clearly(tmp_path):
 
 
 def test_parquet_of_any_bytes_is_refused_clearly(tmp_path):
-    from pipeline.tables import read_rows
+    from pipeline.core.tables import read_rows
 
     @FUZZ
     @given(st.binary(max_size=500))

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from pipeline.codebook import load_codebook
-from pipeline.errors import GoldError
-from pipeline.gold import GoldSpan, passage_labels, read_gold, validate_gold
-from pipeline.spans import Span
-from pipeline.transcript import Passage, Transcript, Turn
+from pipeline.core.codebook import load_codebook
+from pipeline.core.errors import GoldError
+from pipeline.core.gold import GoldSpan, passage_labels, read_gold, validate_gold
+from pipeline.core.spans import Span
+from pipeline.core.transcript import Passage, Transcript, Turn
 
 TEXT = ("Enquêtrice : Vous travaillez avec vos voisins ?\n"
         "M. Perrin : Avec les gars d'à côté on se connaît depuis l'école. Mais le brevet on l'a déposé seuls.\n")

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.readers import read_transcript
+from pipeline.ingest.readers import read_transcript
 
 runner = CliRunner()
 DATA = Path(__file__).parent / "data"
@@ -310,8 +310,8 @@ def test_a_corrupt_parquet_beside_a_good_table_costs_only_itself(tmp_path, tiny_
     ("E01,PME,extra\nE02,ETI\n", "line 2: 3 field(s) where the header has 2"),
 ])
 def test_a_cases_csv_whose_quotes_or_commas_would_swallow_rows_is_refused_by_line(tmp_path, body, message):
-    from pipeline.csvfile import read_cases
-    from pipeline.errors import DataError
+    from pipeline.core.csvfile import read_cases
+    from pipeline.core.errors import DataError
 
     cases = tmp_path / "cases.csv"
     cases.write_text("doc_id,actor_type\n" + body, encoding="utf-8")

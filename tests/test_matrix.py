@@ -13,7 +13,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.matrix import (
+from pipeline.audit.matrix import (
     CodedPassages, bias_tests, build_matrix, dummy_design, f_test, heatmap_html, interview_errors, ols,
 )
 

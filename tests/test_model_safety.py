@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.backends.baseline import TfidfLogReg
+from pipeline.classify.backends.baseline import TfidfLogReg
 from pipeline.cli import app
-from pipeline.codebook import load_codebook
-from pipeline.context import Context
-from pipeline.errors import ModelError
-from pipeline.model import load_model, save_model
+from pipeline.core.codebook import load_codebook
+from pipeline.passages.context import Context
+from pipeline.core.errors import ModelError
+from pipeline.classify.model import load_model, save_model
 
 from test_transformers_backend import tiny_camembert  # noqa: F401  (fixture)
 
@@ -311,7 +311,7 @@ def test_a_pickle_under_the_name_of_the_arrays_is_not_opened_even_with_a_forged_
 
 def test_the_spacy_backend_opens_no_pickle(tmp_path):
     spacy = pytest.importorskip("spacy")
-    from pipeline.backends.spacy_textcat import SpacyTextcat
+    from pipeline.classify.backends.spacy_textcat import SpacyTextcat
 
     texts, labels, _ = training_data()
     nlp = spacy.blank("fr")
@@ -341,7 +341,7 @@ def tiny_transformers_model(tiny_camembert, tmp_path_factory):
     """The tiny random-weight CamemBERT of the transformers tests, with a head for these codes."""
     from transformers import AutoTokenizer, CamembertForSequenceClassification
 
-    from pipeline.backends.transformers_backend import TransformersClassifier
+    from pipeline.classify.backends.transformers_backend import TransformersClassifier
 
     fast = AutoTokenizer.from_pretrained(tiny_camembert)
     model = CamembertForSequenceClassification.from_pretrained(tiny_camembert, num_labels=len(CODES),
@@ -368,7 +368,7 @@ def test_the_transformers_backend_saves_and_loads_safetensors_only(tiny_transfor
 
 @pytest.mark.parametrize("listed", [False, True], ids=["planted", "planted-and-listed"])
 def test_a_pytorch_pickle_checkpoint_is_refused_unopened(tiny_transformers_model, tmp_path, listed):
-    from pipeline.backends.transformers_backend import TransformersClassifier
+    from pipeline.classify.backends.transformers_backend import TransformersClassifier
 
     path = shutil.copytree(tiny_transformers_model[1], tmp_path / "model")
     marker = tmp_path / "code-ran"
@@ -386,7 +386,7 @@ def test_a_pytorch_pickle_checkpoint_is_refused_unopened(tiny_transformers_model
 
 
 def test_a_transformers_folder_without_safetensors_is_refused(tiny_transformers_model, tmp_path):
-    from pipeline.backends.transformers_backend import TransformersClassifier
+    from pipeline.classify.backends.transformers_backend import TransformersClassifier
 
     path = shutil.copytree(tiny_transformers_model[1], tmp_path / "model")
     (path / "backend" / "hf" / "model.safetensors").unlink()

@@ -12,12 +12,12 @@ from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.gold import GoldSpan, read_gold
-from pipeline.pseudonymize import (
+from pipeline.core.gold import GoldSpan, read_gold
+from pipeline.exchange.pseudonymize import (
     OffsetMap, Pseudonymizer, Replacement, apply_replacements, evaluate, parse_marked, read_eval,
 )
-from pipeline.readers import read_transcript
-from pipeline.spans import Span
+from pipeline.ingest.readers import read_transcript
+from pipeline.core.spans import Span
 
 DATA = Path(__file__).parent / "data" / "pseudo"
 runner = CliRunner()

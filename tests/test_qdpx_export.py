@@ -14,13 +14,13 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.codebook import load_codebook
-from pipeline.gold import GoldSpan, read_gold
-from pipeline.qdc import read_qdc
-from pipeline.qdpx import QdpxArchive, import_project, project_archive
-from pipeline.readers import read_transcript
-from pipeline.spans import Span
-from pipeline.tables import write_transcripts
+from pipeline.core.codebook import load_codebook
+from pipeline.core.gold import GoldSpan, read_gold
+from pipeline.exchange.qdc import read_qdc
+from pipeline.exchange.qdpx import QdpxArchive, import_project, project_archive
+from pipeline.ingest.readers import read_transcript
+from pipeline.core.spans import Span
+from pipeline.core.tables import write_transcripts
 
 SCHEMAS = Path(__file__).parent / "data" / "refi-qda"
 E01 = ("Enquêtrice : Vous travaillez avec vos voisins ?\n"
@@ -184,7 +184,7 @@ def test_stray_control_characters_do_not_break_the_xml(project_schema, tmp_path)
     text = "Enquêtrice : Et alors ?\nM. Perrin : On se connaît\x07 depuis l'école.\n"
     (tmp_path / "E09.txt").write_text(text, encoding="utf-8")
     tr = read_transcript(tmp_path / "E09.txt")
-    from pipeline.qdpx import CodedSpan
+    from pipeline.exchange.qdpx import CodedSpan
 
     s = text.index("On se")
     data = project_archive([tr], load_codebook(), [CodedSpan("m", "E09", Span(s, s + 30), ("confiance",))], name="p")

@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.codebook import load_codebook
-from pipeline.errors import InputFileError
-from pipeline.gold import read_gold, validate_gold
-from pipeline.qdpx import POSITIONS, PositionScale, import_project, position_writer
-from pipeline.readers import read_transcript
+from pipeline.core.codebook import load_codebook
+from pipeline.core.errors import InputFileError
+from pipeline.core.gold import read_gold, validate_gold
+from pipeline.exchange.qdpx import POSITIONS, PositionScale, import_project, position_writer
+from pipeline.ingest.readers import read_transcript
 
 # QualCoder writes lower-case uuid4 GUIDs; NVivo and ATLAS.ti upper case.
 CLAIRE, HUGO = "5c94bc9e-db8c-4f1d-9cd6-e900c7440860", "70daf61c-b6f0-4b5e-8c2f-548fde3ad3d4"
@@ -52,7 +52,7 @@ def crlf(text: str) -> str:
 
 
 def position(text: str, index: int, convention: str) -> int:
-    """How each tool counts: computed independently of pipeline.qdpx."""
+    """How each tool counts: computed independently of pipeline.exchange.qdpx."""
     if convention == "utf16":
         return len(text[:index].encode("utf-16-le")) // 2
     if convention == "crlf-as-one":

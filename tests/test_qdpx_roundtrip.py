@@ -20,12 +20,12 @@ import xmlschema
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.codebook import load_codebook
-from pipeline.gold import read_gold
-from pipeline.qdc import content_guid
-from pipeline.qdpx import import_project
-from pipeline.qdpx_project import export_kept_project
-from pipeline.readers import read_transcript
+from pipeline.core.codebook import load_codebook
+from pipeline.core.gold import read_gold
+from pipeline.exchange.qdc import content_guid
+from pipeline.exchange.qdpx import import_project
+from pipeline.exchange.qdpx_project import export_kept_project
+from pipeline.ingest.readers import read_transcript
 
 SCHEMA = Path(__file__).parent / "data" / "refi-qda" / "Project.xsd"
 
@@ -49,7 +49,7 @@ MERCIER_TEXT = ("Intervieweur : Vous parlez avec vos concurrents ?\r\n"
 
 
 def utf16(text: str, index: int) -> int:
-    """NVivo's position of a code-point index: UTF-16 code units (computed apart from pipeline.qdpx)."""
+    """NVivo's position of a code-point index: UTF-16 code units (computed apart from pipeline.exchange.qdpx)."""
     return len(text[:index].encode("utf-16-le")) // 2
 
 

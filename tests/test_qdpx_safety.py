@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import qdpx
+from pipeline.exchange import archive as qdpx_archive, qdpx
 from pipeline.cli import app
-from pipeline.errors import InputFileError
-from pipeline.qdc import read_qdc
-from pipeline.qdpx import import_project
+from pipeline.core.errors import InputFileError
+from pipeline.exchange.qdc import read_qdc
+from pipeline.exchange.qdpx import import_project
 
 GUID = "d4000000-0000-4000-8000-000000000001"
 TEXT = "Enquêtrice : Et vos voisins ?\nM. Perrin : On se connaît depuis l'école.\n"
@@ -64,19 +64,19 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path):
 
 
 def test_an_archive_too_large_in_total_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(qdpx, "MAX_TOTAL_BYTES", 1000)
+    monkeypatch.setattr(qdpx_archive, "MAX_TOTAL_BYTES", 1000)
     big = archive(tmp_path / "big.qdpx", {"project.qde": QDE, f"sources/{GUID}.txt": TEXT * 20})
     refused(big, tmp_path / "out", "more than 1000 bytes")
 
 
 def test_an_entry_too_large_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(qdpx, "MAX_ENTRY_BYTES", 100)
+    monkeypatch.setattr(qdpx_archive, "MAX_ENTRY_BYTES", 100)
     big = archive(tmp_path / "big.qdpx", {"project.qde": QDE, f"sources/{GUID}.txt": TEXT})
     refused(big, tmp_path / "out", "'project.qde' unpacks to", "at most 100")
 
 
 def test_too_many_entries_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(qdpx, "MAX_ENTRIES", 5)
+    monkeypatch.setattr(qdpx_archive, "MAX_ENTRIES", 5)
     many = archive(tmp_path / "many.qdpx", {"project.qde": QDE, **{f"sources/{i}.txt": "x" for i in range(5)}})
     refused(many, tmp_path / "out", "too many entries (6; at most 5)")
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from pipeline.gold import read_gold
-from pipeline.qdc import content_guid
-from pipeline.qdpx import import_project
-from pipeline.qdpx_project import export_kept_project
-from pipeline.readers import read_transcript
+from pipeline.core.gold import read_gold
+from pipeline.exchange.qdc import content_guid
+from pipeline.exchange.qdpx import import_project
+from pipeline.exchange.qdpx_project import export_kept_project
+from pipeline.ingest.readers import read_transcript
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).parent / "data" / "refi-qda" / "Project.xsd")
 TEXT = ("Enquêtrice : Vous travaillez avec vos voisins ? 🙂\r\n"
@@ -32,7 +32,7 @@ USER, CODE, PARENT, SOURCE, OTHER = ("5c94bc9e-db8c-4f1d-9cd6-e900c7440860", "a1
 
 
 def count(text: str, index: int, convention: str) -> int:
-    """A tool's position of code-point index `index` of the stored text (independent of pipeline.qdpx)."""
+    """A tool's position of code-point index `index` of the stored text (independent of pipeline.exchange.qdpx)."""
     if convention == "utf16":
         return len(text[:index].encode("utf-16-le")) // 2
     if convention == "crlf-as-one":
@@ -165,7 +165,7 @@ def test_each_tools_project_goes_in_and_comes_back_with_the_machine_coding_where
 
 @pytest.mark.parametrize("vendor", [v for v in VENDORS if v.convention != "codepoints"], ids=lambda v: v.name)
 def test_forcing_the_standards_count_on_a_tool_that_counts_otherwise_is_refused(tmp_path, vendor):
-    from pipeline.errors import InputFileError
+    from pipeline.core.errors import InputFileError
 
     with pytest.raises(InputFileError, match=f"detected: {vendor.convention}"):
         import_project(build(tmp_path, vendor), tmp_path / "o", positions="codepoints")

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.errors import ConfigError
-from pipeline.readers import load_speaker_config, read_transcript
-from pipeline.readers import speakers as speakers_module
+from pipeline.core.errors import ConfigError
+from pipeline.ingest.readers import load_speaker_config, read_transcript
+from pipeline.ingest.readers import speakers as speakers_module
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import docx
 import pytest
 
-from pipeline.errors import InputFileError, UnsupportedFormatError
-from pipeline.readers import read_transcript
+from pipeline.core.errors import InputFileError, UnsupportedFormatError
+from pipeline.ingest.readers import read_transcript
 
 TRS_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 TRS_BODY = ('<Trans><Speakers><Speaker id="spk1" name="Enquêteur"/></Speakers><Episode><Section type="report">'

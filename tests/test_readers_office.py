@@ -8,7 +8,7 @@ from odf.opendocument import OpenDocumentText
 from odf.table import Table, TableCell, TableColumn, TableRow
 from odf.text import LineBreak, Note, NoteBody, P, S, Span as OdfSpan
 
-from pipeline.readers import read_transcript
+from pipeline.ingest.readers import read_transcript
 
 INTERVIEW = [
     ("Enquêtrice", "Bonjour. Vous pouvez me parler de vos fournisseurs ?"),

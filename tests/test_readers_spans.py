@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import InputFileError
-from pipeline.readers import SUPPORTED_EXTENSIONS, read_transcript
-from pipeline.transcript import ROLES, Transcript
+from pipeline.core.errors import InputFileError
+from pipeline.ingest.readers import SUPPORTED_EXTENSIONS, read_transcript
+from pipeline.core.transcript import ROLES, Transcript
 
 DATA = Path(__file__).parent / "data"
 FIXTURES = sorted(p for p in DATA.rglob("*") if p.suffix in SUPPORTED_EXTENSIONS and p.name != "README.md")

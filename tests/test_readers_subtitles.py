@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.readers import read_transcript
+from pipeline.ingest.readers import read_transcript
 
 DATA = Path(__file__).parent / "data" / "subtitles"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import InputFileError
-from pipeline.readers import read_transcript
+from pipeline.core.errors import InputFileError
+from pipeline.ingest.readers import read_transcript
 
 DATA = Path(__file__).parent / "data" / "txt"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.readers import read_transcript
+from pipeline.ingest.readers import read_transcript
 
 ESLO = Path(__file__).parent / "data" / "eslo"
 SHARED = Path("/work/shared/real-transcripts")  # all five ESLO files, where this machine has them

@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.codebook import load_codebook
-from pipeline.corpus import REAL, build_real_gold, load_corpus, load_splits
-from pipeline.errors import GoldError
+from pipeline.core.codebook import load_codebook
+from pipeline.corpus.dataset import REAL, build_real_gold, load_corpus, load_splits
+from pipeline.core.errors import GoldError
 
 runner = CliRunner()
 

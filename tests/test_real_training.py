@@ -7,9 +7,9 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.corpus import REAL
-from pipeline.errors import ConfigError
-from pipeline.train import load_train_config
+from pipeline.corpus.dataset import REAL
+from pipeline.core.errors import ConfigError
+from pipeline.classify.train import load_train_config
 
 from test_train_classify import config, slice_corpus, small_corpus  # noqa: F401  (fixture)
 

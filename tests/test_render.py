@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.authoring import AuthoredInterview, AuthoredTurn, parse_authoring
-from pipeline.errors import ConfigError
-from pipeline.readers import read_transcript
-from pipeline.render import CONVENTIONS, render_interview
+from pipeline.corpus.authoring import AuthoredInterview, AuthoredTurn, parse_authoring
+from pipeline.core.errors import ConfigError
+from pipeline.ingest.readers import read_transcript
+from pipeline.corpus.render import CONVENTIONS, render_interview
 
 TURNS = [
     ("Q", "Bonjour monsieur Perrin, merci de me recevoir. Vous pouvez me présenter l'entreprise ?"),

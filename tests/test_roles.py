@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.readers import load_speaker_config, read_transcript
-from pipeline.roles import assign_roles
+from pipeline.ingest.readers import load_speaker_config, read_transcript
+from pipeline.ingest.roles import assign_roles
 
 ESLO = Path(__file__).parent / "data" / "eslo"
 

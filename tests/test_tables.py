@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.audit import read_table
-from pipeline.errors import DataError
-from pipeline.tables import from_spreadsheet_text, output_format, spreadsheet_text, write_rows
+from pipeline.audit.compare import read_table
+from pipeline.core.errors import DataError
+from pipeline.core.tables import from_spreadsheet_text, output_format, spreadsheet_text, write_rows
 
 
 @given(st.text())

@@ -9,10 +9,10 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.codebook import DEFAULT_CODEBOOK
-from pipeline.corpus import CORPUS
-from pipeline.model import load_model
-from pipeline.readers import read_transcript
+from pipeline.core.codebook import DEFAULT_CODEBOOK
+from pipeline.corpus.dataset import CORPUS
+from pipeline.classify.model import load_model
+from pipeline.ingest.readers import read_transcript
 
 runner = CliRunner()
 SPLIT = {"train": ["E01", "E02", "E04", "E05", "E07"], "dev": ["E09", "E10"], "test": ["E03"]}

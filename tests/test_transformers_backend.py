@@ -6,8 +6,8 @@ import pytest
 pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from pipeline.backends import backend_class  # noqa: E402
-from pipeline.errors import ConfigError  # noqa: E402
+from pipeline.classify.backends import backend_class  # noqa: E402
+from pipeline.core.errors import ConfigError  # noqa: E402
 
 CODES = ["proximite", "mefiance"]
 TEXTS = ["on travaille avec les voisins de la vallée", "je me méfie de tout le monde ici",
@@ -53,8 +53,8 @@ def test_a_model_name_instead_of_a_local_folder_is_refused(tmp_path):
 
 
 def test_contexts_are_read_as_the_second_text_of_a_pair(tiny_camembert, tmp_path):
-    from pipeline.backends.transformers_backend import context_text
-    from pipeline.context import Context
+    from pipeline.classify.backends.transformers_backend import context_text
+    from pipeline.passages.context import Context
 
     ctx = [Context("Et vos voisins ?", ""), Context("Et la confiance ?", "on se connaît depuis longtemps")] * 12
     assert context_text(ctx[1]) == "Et la confiance ? | on se connaît depuis longtemps"

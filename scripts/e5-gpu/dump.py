@@ -5,8 +5,8 @@ from pathlib import Path
 from transformers import AutoTokenizer
 from safetensors.torch import load_file
 sys.path.insert(0, '.')
-from pipeline.corpus import load_corpus, REAL
-from pipeline.codebook import load_codebook
+from pipeline.corpus.dataset import load_corpus, REAL
+from pipeline.core.codebook import load_codebook
 
 HF = Path(sys.argv[1] if len(sys.argv) > 1 else 'e5-small-hf'); OUT = Path(sys.argv[2] if len(sys.argv) > 2 else 'gpu')
 tok = AutoTokenizer.from_pretrained(HF)
