@@ -38,22 +38,28 @@ TRAIN_DATA   := configs/codebook.yaml configs/splits.yaml configs/segment.yaml c
                 $(GOLD_FILES) $(CORPUS_FILES) $(REAL_GOLD) $(REAL_FILES) $(SETUP)
 REAL_TEST     = $$($(CODEUR) corpus-files --split test --corpus corpus/real)
 
-$(WORK)/passages.jsonl: $(CORPUS_FILES) configs/segment.yaml configs/speakers.yaml $(SETUP)
-	$(CODEUR) prepare corpus/transcripts --out $@ --transcripts $(WORK)/transcripts.jsonl
+# stage 1: transcripts → passages of the test interviews (the files the classify stage reads), so a
+# changed segmentation or speaker rule redoes the passages, the predictions and the audits
+SEGMENTATION := configs/segment.yaml configs/speakers.yaml $(SETUP)
+$(WORK)/test-passages.jsonl: $(CORPUS_FILES) configs/splits.yaml $(SEGMENTATION)
+	$(CODEUR) prepare $$($(CODEUR) corpus-files --split test) --out $@
+
+$(WORK)/real-test-passages.jsonl: $(REAL_FILES) $(SEGMENTATION)
+	$(CODEUR) prepare $(REAL_TEST) --out $@
 
 # the default: e5 sentence embeddings + TF-IDF, authored and real interviews (configs/train.yaml)
 $(MODEL)/model-card.json: configs/train.yaml $(TRAIN_DATA)
 	$(CODEUR) train --config configs/train.yaml --out $(MODEL)
 
-$(WORK)/test-predictions.jsonl: $(MODEL)/model-card.json $(CORPUS_FILES)
-	$(CODEUR) classify $$($(CODEUR) corpus-files --split test) --model $(MODEL) --out $@
+$(WORK)/test-predictions.jsonl: $(MODEL)/model-card.json $(WORK)/test-passages.jsonl
+	$(CODEUR) classify $(WORK)/test-passages.jsonl --model $(MODEL) --out $@
 
 # the yardstick the default is compared with on the authored test (TF-IDF, passage alone)
 models/baseline/model-card.json: configs/train-baseline.yaml $(TRAIN_DATA)
 	$(CODEUR) train --config configs/train-baseline.yaml --out models/baseline
 
-$(WORK)/baseline-predictions.jsonl: models/baseline/model-card.json $(CORPUS_FILES)
-	$(CODEUR) classify $$($(CODEUR) corpus-files --split test) --model models/baseline --out $@
+$(WORK)/baseline-predictions.jsonl: models/baseline/model-card.json $(WORK)/test-passages.jsonl
+	$(CODEUR) classify $(WORK)/test-passages.jsonl --model models/baseline --out $@
 
 $(WORK)/audit/report.html: $(WORK)/test-predictions.jsonl $(WORK)/baseline-predictions.jsonl $(GOLD_FILES)
 	$(CODEUR) evaluate --gold corpus/gold/coder1.jsonl --pred $< --out $(WORK)/audit \
@@ -64,14 +70,14 @@ $(WORK)/audit/report.html: $(WORK)/test-predictions.jsonl $(WORK)/baseline-predi
 models/fast/model-card.json: configs/train-fast.yaml $(TRAIN_DATA)
 	$(CODEUR) train --config configs/train-fast.yaml --out models/fast
 
-$(WORK)/real-test-predictions.jsonl: $(MODEL)/model-card.json $(REAL_FILES)
-	$(CODEUR) classify $(REAL_TEST) --model $(MODEL) --out $@
+$(WORK)/real-test-predictions.jsonl: $(MODEL)/model-card.json $(WORK)/real-test-passages.jsonl
+	$(CODEUR) classify $(WORK)/real-test-passages.jsonl --model $(MODEL) --out $@
 
-$(WORK)/fast-real-test-predictions.jsonl: models/fast/model-card.json $(REAL_FILES)
-	$(CODEUR) classify $(REAL_TEST) --model models/fast --out $@
+$(WORK)/fast-real-test-predictions.jsonl: models/fast/model-card.json $(WORK)/real-test-passages.jsonl
+	$(CODEUR) classify $(WORK)/real-test-passages.jsonl --model models/fast --out $@
 
 # every passage of the real test interviews with its codes (none included), per coding
-$(WORK)/real-test-%.jsonl: $(REAL_GOLD) $(REAL_FILES) $(SETUP)
+$(WORK)/real-test-%.jsonl: $(REAL_GOLD) $(REAL_FILES) $(SEGMENTATION)
 	$(CODEUR) corpus-export --corpus corpus/real --coder $* --split test --out $@
 
 $(WORK)/real-audit/report.html: $(WORK)/real-test-predictions.jsonl $(WORK)/fast-real-test-predictions.jsonl \
@@ -84,7 +90,7 @@ $(WORK)/real-audit/report.html: $(WORK)/real-test-predictions.jsonl $(WORK)/fast
 $(WORK)/curve/curve.json: configs/train.yaml $(TRAIN_DATA)
 	$(CODEUR) learning-curve --config configs/train.yaml --corpus real --steps 0,1,2,4,9 --repeats 3 --out $(WORK)/curve
 
-prepare: $(WORK)/passages.jsonl
+prepare: $(WORK)/test-passages.jsonl $(WORK)/real-test-passages.jsonl
 train: $(MODEL)/model-card.json
 classify: $(WORK)/test-predictions.jsonl
 audit: $(WORK)/audit/report.html
