@@ -29,9 +29,10 @@ import yaml
 
 from ..core.atomic import write_json, write_text
 from .backends import Backend, backend_class
-from ..core.codebook import Codebook, codebook_from_dict, load_codebook
+from ..core.codebook import Codebook, load_codebook
+from ..core.config import load_config
 from ..passages.context import Context
-from ..core.errors import CodeurError, ModelError
+from ..core.errors import CodeurError, ConfigError, ModelError
 
 CARD = "model-card.json"
 
@@ -104,10 +105,9 @@ def load_model(path: str | Path) -> TrainedModel:
         refuse(path / "backend")
     check_files(path, card)
     try:
-        cb_data = yaml.safe_load((path / "codebook.yaml").read_text(encoding="utf-8"))
-    except (FileNotFoundError, yaml.YAMLError) as e:
-        raise ModelError(f"the model's codebook.yaml is missing or corrupt ({type(e).__name__})", path=str(path)) from None
-    codebook = codebook_from_dict(cb_data, where=str(path / "codebook.yaml"))
+        codebook = load_config(path / "codebook.yaml", Codebook, what="model's codebook")
+    except ConfigError as e:
+        raise ModelError(f"codebook.yaml: {e.reason}", path=str(path), hint=_RETRAIN) from None
     if codebook.content_hash() != card["codebook_hash"]:
         raise ModelError("the model's codebook.yaml does not match the hash in its model card", path=str(path))
     try:

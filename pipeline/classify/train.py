@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.agreement import precision_recall_f1, summary_scores
 from .backends import backend_class
@@ -23,7 +23,7 @@ from ..core.codebook import load_codebook
 from ..passages.context import Context, contexts_for_rows
 from ..core.errors import ConfigError, ModelError
 from .model import save_model
-from ..core.config import load_yaml
+from ..core.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 MIN_POSITIVES = 5  # below this a code cannot be learned or thresholded: refuse
@@ -71,12 +71,7 @@ class TrainConfig(BaseModel):
 
 def load_train_config(path: str | Path) -> TrainConfig:
     path = Path(path)
-    data = load_yaml(path, "training config") or {}
-    try:
-        cfg = TrainConfig.model_validate(data)
-    except ValidationError as e:
-        msg = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
-        raise ConfigError(msg, path=str(path)) from None
+    cfg = load_config(path, TrainConfig, what="training config")
     base = Path.cwd()
 
     def resolve(p: Path) -> Path:

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.errors import ConfigError, DataError
 from ..core.gold import GoldSpan
 from ..core.spans import Span
-from ..core.config import load_yaml
+from ..core.config import load_config as load_yaml_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO / "configs" / "pseudonymize.yaml"
@@ -91,13 +91,8 @@ class PseudonymizeConfig(BaseModel):
 
 
 def load_config(path: str | Path | None = None) -> PseudonymizeConfig:
-    path = Path(path) if path else DEFAULT_CONFIG
-    data = load_yaml(path, "pseudonymisation config")
-    try:
-        return PseudonymizeConfig.model_validate(data or {})
-    except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:3])
-        raise ConfigError(problems, path=str(path), hint="see the comments in configs/pseudonymize.yaml") from None
+    return load_yaml_config(Path(path) if path else DEFAULT_CONFIG, PseudonymizeConfig,
+                            what="pseudonymisation config", hint="see the comments in configs/pseudonymize.yaml")
 
 
 # --- values ---------------------------------------------------------------------------------------
