@@ -67,3 +67,40 @@ def test_corpus_files_are_validated(tmp_path):
     path.write_text("train: [E01]\ndev: [E01]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="E01 is in both train and dev"):
         load_splits(path)
+
+
+@pytest.mark.parametrize("backend, params, says", [
+    ("baseline", {"C_value": 2}, "params.C_value: unknown key for backend 'baseline' (known: C, word_ngrams, "
+                                 "char_ngrams, min_df, class_weight, question_weight, previous_weight)"),
+    ("e5", {"embed_wieght": 2}, "params.embed_wieght: unknown key for backend 'e5' (known: C, "),
+    ("e5", {"tfidf": False, "embeddings": False}, "params: backend 'e5' needs tfidf or embeddings"),
+    ("spacy", {"architecture": "lstm"}, "params.architecture: unknown spaCy architecture 'lstm'"),
+    ("spacy", {"dropout": "high"}, "params.dropout: Input should be a valid number"),
+    ("transformers", {"epoch": 3}, "params.epoch: unknown key for backend 'transformers'"),
+    ("baseline", {"C": "abc"}, "params.C: Input should be a valid number"),
+    ("baseline", [1, 2], "params: Input should be a valid dictionary"),
+    ("bert", {}, "backend: unknown backend 'bert' (one of spacy, baseline, transformers, e5)"),
+])
+def test_backend_parameters_are_checked_when_the_training_config_is_loaded(tmp_path, backend, params, says):
+    import yaml
+
+    from pipeline.classify.train import load_train_config
+
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump({"backend": backend, "params": params}), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_train_config(path)
+    assert str(e.value).startswith(f"[E020] {path}: ") and says in str(e.value)
+
+
+def test_good_backend_parameters_keep_their_defaults(tmp_path):
+    from pipeline.classify.backends import backend_class
+    from pipeline.classify.train import load_train_config
+
+    path = tmp_path / "train.yaml"
+    path.write_text("backend: baseline\nparams: {C: 2}\n", encoding="utf-8")
+    cfg = load_train_config(path)
+    assert cfg.params == {"C": 2}
+    assert backend_class("baseline")(["a"], **cfg.params).params == {
+        "C": 2.0, "word_ngrams": [1, 2], "char_ngrams": [2, 5], "min_df": 2, "class_weight": "balanced",
+        "question_weight": 0.4, "previous_weight": 0.5}

@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 
 from ..core.atomic import write_json, write_text
-from .backends import Backend, backend_class
+from .backends import REGISTRY, Backend, backend_class
 from ..core.codebook import Codebook, load_codebook
 from ..core.config import load_config
 from ..passages.context import Context
@@ -99,7 +99,11 @@ def load_model(path: str | Path) -> TrainedModel:
         raise ModelError(f"{CARD}: 'labels' is not a list of code names", path=str(path))
     if not isinstance(card["thresholds"], dict):
         raise ModelError(f"{CARD}: 'thresholds' is not a mapping of code → threshold", path=str(path))
+    if card["backend"] not in REGISTRY:
+        raise ModelError(f"{CARD}: unknown backend {card['backend']!r}", path=str(path),
+                         hint=f"backends: {', '.join(REGISTRY)}")
     cls = backend_class(card["backend"])
+    params = cls.check_params(card.get("params", {}), where=str(path / CARD), prefix=("params",), error=ModelError)
     refuse = getattr(cls, "refuse_unsafe", None)  # pickle files of older versions, named as such
     if refuse is not None and (path / "backend").is_dir():
         refuse(path / "backend")
@@ -111,7 +115,7 @@ def load_model(path: str | Path) -> TrainedModel:
     if codebook.content_hash() != card["codebook_hash"]:
         raise ModelError("the model's codebook.yaml does not match the hash in its model card", path=str(path))
     try:
-        backend = cls.load(path / "backend", card["labels"], card.get("params", {}))
+        backend = cls.load(path / "backend", card["labels"], params)
     except CodeurError:
         raise
     except Exception as e:  # noqa: BLE001  files whose hashes match the card but that are still unreadable
