@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.errors import ConfigError, DataError
+from ..core.errors import ConfigError, TableError
 from ..core.gold import GoldSpan
 from ..core.spans import Span
 from ..core.config import load_config as load_yaml_config
@@ -870,7 +870,7 @@ def parse_marked(source: str) -> list[dict]:
         text.append(block[last:])
         plain = "".join(text)
         if "{" in plain or "}" in plain:
-            raise DataError(f"unbalanced mark in passage starting {block[:40]!r}")
+            raise TableError(f"unbalanced mark in passage starting {block[:40]!r}")
         rows.append({"text": plain, "entities": entities})
     return rows
 
@@ -882,12 +882,12 @@ def read_eval(path: str | Path) -> list[dict]:
     for n, d in iter_jsonl(path, what="evaluation passage"):
         text, ents = d.get("text"), d.get("entities")
         if not isinstance(text, str) or not isinstance(ents, list):
-            raise DataError(f"line {n}: expected {{\"text\": ..., \"entities\": [{{start, end, kind}}]}}",
+            raise TableError(f"line {n}: expected {{\"text\": ..., \"entities\": [{{start, end, kind}}]}}",
                             path=str(path))
         for e in ents:
             if not (isinstance(e, dict) and 0 <= e.get("start", -1) < e.get("end", -1) <= len(text)
                     and e.get("kind") in KINDS):
-                raise DataError(f"line {n}: bad entity {e!r} (start < end within the text, kind one of "
+                raise TableError(f"line {n}: bad entity {e!r} (start < end within the text, kind one of "
                                 f"{', '.join(KINDS)})", path=str(path))
         rows.append({"text": text, "entities": ents})
     return rows
