@@ -272,10 +272,10 @@ def test_the_slurm_config_becomes_the_job_script(tmp_path):
 
 
 @pytest.mark.parametrize("text, says", [
-    ("workers: 4\nprocessors: 2\n", "processors: Extra inputs are not permitted"),
+    ("workers: 4\nprocessors: 2\n", "processors: unknown key (known: workers, processes, cores"),
     ("workers: many\n", "workers: Input should be a valid integer"),
     ("processes: 8\ncores: 4\n", "processes (8) exceeds cores (4)"),
-    ("- a list\n", "a mapping of settings"),
+    ("- a list\n", "expected a mapping (key: value lines) for the SLURM configuration, got a list"),
 ])
 def test_a_bad_slurm_config_is_refused_naming_the_file(tmp_path, text, says):
     from pipeline.classify.slurm import load_slurm_config

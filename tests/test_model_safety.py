@@ -440,3 +440,17 @@ def test_a_card_of_the_wrong_shape_is_refused(model_dir, tmp_path, card):
     assert result.exit_code == 2 and "model-card.json" in result.output and result.exception is None or \
         isinstance(result.exception, SystemExit)
     assert "model-card.json" in result.output
+
+
+@pytest.mark.parametrize("params, says", [
+    ({"C_value": 2}, r"params\.C_value: unknown key for backend 'baseline' \(known: C, word_ngrams, char_ngrams"),
+    ({"C": "strong"}, r"params\.C: Input should be a valid number"),
+    ({"word_ngrams": [3, 1]}, r"params\.word_ngrams: expected \[smallest, largest\]"),
+])
+def test_a_card_with_bad_backend_parameters_is_refused(model_dir, params, says):
+    """The card's `params` are checked against the backend's before the backend reads a file."""
+    card = json.loads((model_dir / "model-card.json").read_text(encoding="utf-8"))
+    rewrite_card(model_dir, params={**card["params"], **params})
+    with pytest.raises(ModelError, match=says) as e:
+        load_model(model_dir)
+    assert e.value.code == "E040" and "model-card.json" in str(e.value)

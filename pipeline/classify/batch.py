@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..passages.context import Context, contexts_for_rows, has_questions
-from ..core.errors import DataError
+from ..core.errors import DataError, TableError
 from .model import TrainedModel
 
 TABLE_SUFFIXES = (".jsonl", ".parquet")
@@ -55,7 +55,7 @@ def gather_rows(inputs: Sequence[str | Path], *, strict: bool = False, speaker_c
             result.problems.append(f"{t}: {e.reason}")  # a bad table is skipped; the others still run
             continue
         if strict and got.errors:
-            raise DataError(got.errors[0], path=str(t))
+            raise TableError(got.errors[0], path=str(t))
         result.problems.extend(f"{t}: {e}" for e in got.errors)
         for r in got.rows:
             if not isinstance(r.get("text"), str):

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .. import __version__
-from ..core.errors import CodeurError, DataError, EngineError, InputFileError
+from ..core.errors import CodeurError, EngineError, InputFileError, TableError
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -653,7 +653,7 @@ def classify(inputs: Sequence[str | Path], *, model, out: Path, strict: bool = F
     for t in tables:
         got = read_rows(t, required=("id", "text"))
         if strict and got.errors:
-            raise DataError(got.errors[0], path=str(t))
+            raise TableError(got.errors[0], path=str(t))
         problems.extend(f"{t}: {e}" for e in got.errors)
         good = []
         for r in got.rows:

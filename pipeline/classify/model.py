@@ -28,10 +28,11 @@ import numpy as np
 import yaml
 
 from ..core.atomic import write_json, write_text
-from .backends import Backend, backend_class
-from ..core.codebook import Codebook, codebook_from_dict, load_codebook
+from .backends import REGISTRY, Backend, backend_class
+from ..core.codebook import Codebook, load_codebook
+from ..core.config import load_config
 from ..passages.context import Context
-from ..core.errors import CodeurError, ModelError
+from ..core.errors import CodeurError, ConfigError, ModelError
 
 CARD = "model-card.json"
 
@@ -98,20 +99,23 @@ def load_model(path: str | Path) -> TrainedModel:
         raise ModelError(f"{CARD}: 'labels' is not a list of code names", path=str(path))
     if not isinstance(card["thresholds"], dict):
         raise ModelError(f"{CARD}: 'thresholds' is not a mapping of code → threshold", path=str(path))
+    if card["backend"] not in REGISTRY:
+        raise ModelError(f"{CARD}: unknown backend {card['backend']!r}", path=str(path),
+                         hint=f"backends: {', '.join(REGISTRY)}")
     cls = backend_class(card["backend"])
+    params = cls.check_params(card.get("params", {}), where=str(path / CARD), prefix=("params",), error=ModelError)
     refuse = getattr(cls, "refuse_unsafe", None)  # pickle files of older versions, named as such
     if refuse is not None and (path / "backend").is_dir():
         refuse(path / "backend")
     check_files(path, card)
     try:
-        cb_data = yaml.safe_load((path / "codebook.yaml").read_text(encoding="utf-8"))
-    except (FileNotFoundError, yaml.YAMLError) as e:
-        raise ModelError(f"the model's codebook.yaml is missing or corrupt ({type(e).__name__})", path=str(path)) from None
-    codebook = codebook_from_dict(cb_data, where=str(path / "codebook.yaml"))
+        codebook = load_config(path / "codebook.yaml", Codebook, what="model's codebook")
+    except ConfigError as e:
+        raise ModelError(f"codebook.yaml: {e.reason}", path=str(path), hint=_RETRAIN) from None
     if codebook.content_hash() != card["codebook_hash"]:
         raise ModelError("the model's codebook.yaml does not match the hash in its model card", path=str(path))
     try:
-        backend = cls.load(path / "backend", card["labels"], card.get("params", {}))
+        backend = cls.load(path / "backend", card["labels"], params)
     except CodeurError:
         raise
     except Exception as e:  # noqa: BLE001  files whose hashes match the card but that are still unreadable

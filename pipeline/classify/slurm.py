@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.errors import ConfigError
-from ..core.config import load_yaml
+from ..core.config import load_config
 
 
 class SlurmConfig(BaseModel):
@@ -51,16 +51,7 @@ class SlurmConfig(BaseModel):
 
 
 def load_slurm_config(path: str | Path) -> SlurmConfig:
-    data = load_yaml(path, "SLURM configuration") or {}
-    if not isinstance(data, dict):
-        raise ConfigError("a SLURM configuration is a mapping of settings (workers, cores, memory…)", path=str(path))
-    try:
-        cfg = SlurmConfig(**data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "(top)"
-        raise ConfigError(f"{where}: {first['msg']}", path=str(path),
-                          hint=f"settings: {', '.join(SlurmConfig.model_fields)}") from None
+    cfg = load_config(path, SlurmConfig, what="SLURM configuration")
     if cfg.processes > cfg.cores:
         raise ConfigError(f"processes ({cfg.processes}) exceeds cores ({cfg.cores}) per job", path=str(path),
                           hint="each worker process needs at least one core")

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..core.agreement import precision_recall_f1, summary_scores
-from .backends import backend_class
+from .backends import REGISTRY, backend_class
 from ..core.codebook import load_codebook
 from ..passages.context import Context, contexts_for_rows
 from ..core.errors import ConfigError, ModelError
 from .model import save_model
-from ..core.config import load_yaml
+from ..core.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 MIN_POSITIVES = 5  # below this a code cannot be learned or thresholded: refuse
@@ -60,6 +60,7 @@ class TrainConfig(BaseModel):
     spoken_augmentation: bool = True
     #: also read the interviewer's question and the previous passage (pipeline/passages/context.py)
     context: bool = False
+    #: the backend's parameters (its `Params`: checked when the config is loaded, defaults filled in)
     params: dict[str, Any] = Field(default_factory=dict)
     #: more coded corpora (their train interviews join training; their dev and test are scored)
     extra_corpora: list[ExtraCorpus] = Field(default_factory=list)
@@ -68,15 +69,19 @@ class TrainConfig(BaseModel):
     thresholds_on: str = "main"
     notes: str = ""
 
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        if v not in REGISTRY:
+            raise ValueError(f"unknown backend {v!r} (one of {', '.join(REGISTRY)})")
+        return v
+
 
 def load_train_config(path: str | Path) -> TrainConfig:
     path = Path(path)
-    data = load_yaml(path, "training config") or {}
-    try:
-        cfg = TrainConfig.model_validate(data)
-    except ValidationError as e:
-        msg = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
-        raise ConfigError(msg, path=str(path)) from None
+    cfg = load_config(path, TrainConfig, what="training config")
+    # the backend's own parameters: a misspelt key is refused here, naming it and the known ones
+    backend_class(cfg.backend).check_params(cfg.params, where=str(path), prefix=("params",), error=ConfigError)
     base = Path.cwd()
 
     def resolve(p: Path) -> Path:

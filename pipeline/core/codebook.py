@@ -10,10 +10,10 @@ import json
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import ConfigError
-from .config import load_yaml
+from .config import load_config, validate_config
 
 CODE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 DEFAULT_CODEBOOK = Path(__file__).resolve().parents[2] / "configs" / "codebook.yaml"
@@ -115,24 +115,10 @@ class Codebook(BaseModel):
             )
 
 
-def _format_validation(e: ValidationError) -> str:
-    parts = []
-    for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
-
-
-def codebook_from_dict(data: dict, *, where: str = "<codebook>") -> Codebook:
-    if not isinstance(data, dict):
-        raise ConfigError("a codebook must be a mapping with 'name' and 'dimensions'", path=where)
-    try:
-        return Codebook.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(_format_validation(e), path=where) from None
+def codebook_from_dict(data: dict, *, where: str = "<codebook>", error: type[ConfigError] | type = ConfigError) -> Codebook:
+    """A codebook from its parsed YAML; `error` is the class raised (a model's own codebook: ModelError)."""
+    return validate_config(data, Codebook, where=where, what="codebook", error=error)
 
 
 def load_codebook(path: str | Path | None = None) -> Codebook:
-    path = Path(path) if path else DEFAULT_CODEBOOK
-    return codebook_from_dict(load_yaml(path, "codebook file"), where=str(path))
+    return load_config(Path(path) if path else DEFAULT_CODEBOOK, Codebook, what="codebook file")

@@ -60,9 +60,59 @@ class ModelError(CodeurError):
 
 
 class DataError(CodeurError):
-    """Passages / predictions files that are malformed or do not match each other."""
+    """Passages, predictions, codings or case tables that cannot be used. The base of the E05x
+    errors below (`except DataError` catches them all); raised as such only for a cause none of
+    them names."""
 
     code = "E050"
+
+
+class TableError(DataError):
+    """A table (JSONL, CSV, Parquet) that is missing, unreadable or malformed: not UTF-8, a quote
+    left open, a column missing or named twice, a line that is not a row of the expected shape."""
+
+    code = "E051"
+
+
+class MismatchError(DataError):
+    """Codings or predictions that do not fit what they code: offsets outside the transcript, a
+    text that differs from the transcript's at the same offsets, a document or code that is not
+    there, two codings with nothing in common to compare."""
+
+    code = "E052"
+
+
+class CaseTableError(DataError):
+    """Case attributes (cases.csv) that cannot be used: an empty or repeated doc_id, an unknown
+    attribute, no classified interview with attributes."""
+
+    code = "E053"
+
+
+class MetricsError(DataError):
+    """A metrics.json (of `codeur evaluate` / `codeur audit`) that is missing or of the wrong shape."""
+
+    code = "E054"
+
+
+class ProjectError(DataError):
+    """The QDA project kept by `codeur import-qdpx` for the way back: missing, changed since the
+    import, or its map.json unreadable."""
+
+    code = "E055"
+
+
+class EmptyInputError(DataError):
+    """Readable inputs that hold nothing to work on: no passage, no prediction, nothing to export."""
+
+    code = "E056"
+
+
+class OptionError(DataError):
+    """A command-line value that cannot be used (--n 0, --min-score 2, a --format that contradicts
+    the file name, --names without a comma)."""
+
+    code = "E057"
 
 
 class EngineError(CodeurError):

@@ -13,7 +13,9 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from pydantic import BaseModel, ConfigDict
 
 from ..core.atomic import atomic_open, write_jsonl
 from .authoring import AuthoredInterview, parse_authoring
@@ -22,7 +24,7 @@ from ..core.errors import ConfigError, GoldError
 from ..core.gold import GoldSpan, passage_labels, read_gold, validate_gold
 from ..core.spans import Span
 from ..core.transcript import Passage, Transcript
-from ..core.config import load_yaml
+from ..core.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpus"
@@ -122,18 +124,35 @@ def splits_file(corpus_dir: Path) -> Path:
     return own if own.is_file() else REPO / "configs" / "splits.yaml"
 
 
+class SplitsFile(BaseModel):
+    """`splits.yaml`: the interviews (doc ids) of each split."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    train: Optional[list[str | int]] = None
+    dev: Optional[list[str | int]] = None
+    test: Optional[list[str | int]] = None
+    notes: Any = None
+
+
+class CodersFile(BaseModel):
+    """`coders.yaml` of a corpus folder: the coders who coded every interview of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    complete: Optional[list[str | int]] = None
+
+
 def load_splits(path: Path = REPO / "configs" / "splits.yaml") -> dict[str, str]:
     """doc id → split name. Splits are by interview, never by passage."""
-    data = load_yaml(path, "splits file")
+    data = load_config(path, SplitsFile, what="splits file", hint="the splits are train, dev and test")
     out: dict[str, str] = {}
     for split in SPLITS:
-        for doc in (data or {}).get(split) or []:
+        for doc in getattr(data, split) or []:
+            doc = str(doc)
             if doc in out:
                 raise ConfigError(f"interview {doc} is in both {out[doc]} and {split}", path=str(path))
-            out[str(doc)] = split
-    unknown = set((data or {}).keys()) - set(SPLITS) - {"notes"}
-    if unknown:
-        raise ConfigError(f"unknown split(s) {', '.join(sorted(unknown))}; use train, dev, test", path=str(path))
+            out[doc] = split
     return out
 
 
@@ -200,10 +219,7 @@ def load_corpus(corpus_dir: Path = CORPUS, *, codebook: Codebook | None = None,
     complete = {primary}
     coders_file = Path(corpus_dir) / "coders.yaml"
     if coders_file.is_file():
-        data = load_yaml(coders_file, "coders file") or {}
-        declared = data.get("complete") or [] if isinstance(data, dict) else None
-        if not isinstance(declared, list):
-            raise ConfigError("'complete' must be a list of coder names", path=str(coders_file))
+        declared = load_config(coders_file, CodersFile, what="coders file").complete or []
         complete.update(map(str, declared))
     labels: dict[str, dict[str, set[str]]] = {}
     for coder, cs in by_coder.items():

@@ -149,16 +149,16 @@ def prepare(paths: Iterable[str | Path], *, speaker_config=None, segmenter=None,
 
 def load_transcripts(path: str | Path) -> list[Transcript]:
     """Read `codeur ingest` output; a malformed line is an error naming it (offsets depend on it)."""
-    from ..core.errors import DataError
+    from ..core.errors import TableError
     from ..core.tables import read_rows
 
     got = read_rows(path, required=("doc_id", "text", "turns"))
     if got.errors:
-        raise DataError(got.errors[0], path=str(path), hint=f"{len(got.errors)} bad line(s); rerun `codeur ingest`")
+        raise TableError(got.errors[0], path=str(path), hint=f"{len(got.errors)} bad line(s); rerun `codeur ingest`")
     out = []
     for d in got.rows:
         try:
             out.append(Transcript.from_dict(d))
         except (KeyError, TypeError, ValueError) as e:
-            raise DataError(f"transcript {d.get('doc_id')!r}: not a transcript ({e})", path=str(path)) from None
+            raise TableError(f"transcript {d.get('doc_id')!r}: not a transcript ({e})", path=str(path)) from None
     return out

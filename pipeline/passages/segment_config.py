@@ -9,10 +9,9 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..core.errors import ConfigError
-from ..core.config import load_yaml
+from ..core.config import load_config, validate_config
 
 
 class _Section(BaseModel):
@@ -141,32 +140,16 @@ class SegmentConfig(_Section):
     split: SplitConfig = Field(default_factory=SplitConfig)
 
 
-def _describe(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        parts.append(f"field '{loc}': {msg}")
-    return "; ".join(parts)
+HINT = "see configs/segment.yaml for the expected fields"
 
 
 def parse_segment_config(data: Any, path: str | None = None) -> SegmentConfig:
     """Validate a mapping (already read from YAML) into a `SegmentConfig`."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"expected a mapping with sections clean/turns/backchannels/split, got {type(data).__name__}",
-            path=path,
-        )
-    try:
-        return SegmentConfig.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(_describe(e), path=path, hint="see configs/segment.yaml for the expected fields") from None
+    return validate_config(data, SegmentConfig, where=path, what="segmentation config", hint=HINT)
 
 
 def load_segment_config(path: str | Path | None = None) -> SegmentConfig:
     """Read a segmentation config; `None` gives the packaged defaults."""
     if path is None:
         return SegmentConfig()
-    return parse_segment_config(load_yaml(path, "segmentation config"), path=str(path))
+    return load_config(path, SegmentConfig, what="segmentation config", hint=HINT)

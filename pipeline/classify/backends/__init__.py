@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from ...passages.context import Context
-from ...core.errors import ConfigError
+from ...core.config import validate_config
+from ...core.errors import ConfigError, ModelError
 
 #: name → "module:Class", imported lazily so that e.g. torch is only loaded when asked for.
 REGISTRY: dict[str, str] = {
@@ -27,10 +29,19 @@ REGISTRY: dict[str, str] = {
 }
 
 
+class BackendParams(BaseModel):
+    """A backend's `params` (training config, model card): typed, with today's defaults; a key the
+    backend does not know is refused, never silently kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class Backend(ABC):
-    """The protocol. `__init__` only stores parameters; learned state ends in `_`."""
+    """The protocol. `__init__` only checks and stores parameters; learned state ends in `_`."""
 
     name: ClassVar[str]
+    #: the parameters it takes (a `BackendParams` with `extra="forbid"` and a title naming the backend)
+    Params: ClassVar[type[BackendParams]] = BackendParams
     #: whether `fit`/`predict_proba` use the `contexts` argument (training with `context: true`)
     reads_context: ClassVar[bool] = False
     #: whether `fit` takes `sample_weight` (one weight per text, e.g. real passages against authored)
@@ -38,7 +49,14 @@ class Backend(ABC):
 
     def __init__(self, codes: Sequence[str], **params: Any):
         self.codes = list(codes)
-        self.params = params
+        self.params = self.check_params(params)
+
+    @classmethod
+    def check_params(cls, params: Any, *, where: str | None = None, prefix: Sequence[str] = (),
+                     error: type = ModelError) -> dict[str, Any]:
+        """`params` validated, with the defaults filled in; a bad one raises `error` naming `where`."""
+        return validate_config(params, cls.Params, where=where, what=f"parameters of backend {cls.name!r}",
+                               prefix=prefix, error=error).model_dump()
 
     @abstractmethod
     def fit(self, texts: Sequence[str], labels: np.ndarray, dev_texts: Sequence[str], dev_labels: np.ndarray,

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Optional, Sequence
 
 import numpy as np
+from pydantic import ConfigDict, Field, field_validator
 
 from ...passages.context import Context
 from ...core.errors import ModelError
-from . import Backend
+from . import Backend, BackendParams
 from .tfidf_io import dump_vectorizer, load_vectorizer
 
 FORMAT = 1
@@ -117,15 +118,39 @@ class _Linear:
                    [None if c is None else float(c) for c in constant])
 
 
+def ngram_range(v: list[int]) -> list[int]:
+    if len(v) != 2 or not 1 <= v[0] <= v[1]:
+        raise ValueError(f"expected [smallest, largest] n-gram sizes with 1 <= smallest <= largest, got {v}")
+    return v
+
+
+class TfidfParams(BackendParams):
+    """TF-IDF of words and characters, one-vs-rest logistic regression (also the e5 backend's)."""
+
+    model_config = ConfigDict(title="backend 'baseline'")
+
+    C: float = Field(4.0, gt=0)                       # inverse regularisation strength
+    word_ngrams: list[int] = Field(default_factory=lambda: [1, 2])
+    char_ngrams: list[int] = Field(default_factory=lambda: [2, 5])
+    min_df: int | float = Field(2, gt=0)              # in so many passages (a float: a share of them)
+    class_weight: Optional[Literal["balanced"]] = "balanced"
+    question_weight: float = Field(0.4, ge=0)         # of the question's features, the passage's being 1
+    previous_weight: float = Field(0.5, ge=0)         # of the previous passage's features
+
+    @field_validator("word_ngrams", "char_ngrams")
+    @classmethod
+    def _ngrams(cls, v: list[int]) -> list[int]:
+        return ngram_range(v)
+
+
 class TfidfLogReg(Backend):
     name = "baseline"
 
     reads_context = True
-    DEFAULTS: dict[str, Any] = {"C": 4.0, "word_ngrams": [1, 2], "char_ngrams": [2, 5], "min_df": 2,
-                                "class_weight": "balanced", "question_weight": 0.4, "previous_weight": 0.5}
+    Params = TfidfParams
 
     def __init__(self, codes: Sequence[str], **params: Any):
-        super().__init__(codes, **{**self.DEFAULTS, **params})
+        super().__init__(codes, **params)
         self.pipeline_ = None
         self.plain_ = None  # passage-only pipeline of a model trained with contexts
 

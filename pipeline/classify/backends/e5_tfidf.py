@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from pydantic import ConfigDict, Field, model_validator
 
 from ...passages.context import Context
 from ..embeddings import DIM
 from ...core.errors import ModelError
 from . import Backend
+from .baseline import TfidfParams
 from .tfidf_io import dump_vectorizer, load_vectorizer
 
 PARTS = ("passage", "question", "previous")
@@ -34,22 +36,31 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
 
+class E5Params(TfidfParams):
+    """The baseline's TF-IDF parameters, the e5 embeddings beside them, and the solver's iterations."""
+
+    model_config = ConfigDict(title="backend 'e5'")
+
+    tfidf: bool = True
+    embeddings: bool = True
+    embed_weight: float = Field(1.0, ge=0)   # of the embedding block against the TF-IDF blocks
+    max_iter: int = Field(3000, ge=1)
+
+    @model_validator(mode="after")
+    def _tfidf_or_embeddings(self) -> "E5Params":
+        if not (self.tfidf or self.embeddings):
+            raise ValueError("backend 'e5' needs tfidf or embeddings (or both)")
+        return self
+
+
 class E5TfidfLogReg(Backend):
     name = "e5"
     reads_context = True
     supports_sample_weight = True
-    DEFAULTS: dict[str, Any] = {"C": 4.0, "word_ngrams": [1, 2], "char_ngrams": [2, 5], "min_df": 2,
-                                "class_weight": "balanced", "question_weight": 0.4, "previous_weight": 0.5,
-                                "tfidf": True, "embeddings": True, "embed_weight": 1.0, "max_iter": 3000}
+    Params = E5Params
 
     def __init__(self, codes: Sequence[str], **params: Any):
-        unknown = set(params) - set(self.DEFAULTS)
-        if unknown:
-            raise ModelError(f"unknown parameter(s) for backend 'e5': {', '.join(sorted(unknown))}",
-                             hint=f"known: {', '.join(self.DEFAULTS)}")
-        super().__init__(codes, **{**self.DEFAULTS, **params})
-        if not (self.params["tfidf"] or self.params["embeddings"]):
-            raise ModelError("backend 'e5' needs tfidf or embeddings (or both)")
+        super().__init__(codes, **params)
         self.vectorizers_: dict[str, Any] = {}      # "passage_word" → fitted TfidfVectorizer
         self.emb_mean_: np.ndarray | None = None
         self.emb_scale_: np.ndarray | None = None

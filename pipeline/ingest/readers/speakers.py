@@ -9,12 +9,11 @@ import re
 import unicodedata
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ...core.errors import ConfigError
-from ...core.config import parse_yaml
+from ...core.config import load_config, parse_yaml, validate_config
 
 # In a checkout the user-editable file is configs/speakers.yaml; an installed package falls back
 # on the copy shipped in pipeline/resources/ (a test keeps the two identical).
@@ -138,27 +137,19 @@ class SpeakerConfig(BaseModel):
         return speaker_key(word) in self._particles
 
 
+HINT = "see the comments in configs/speakers.yaml"
+
+
 def load_speaker_config(path: str | Path | None = None) -> SpeakerConfig:
     """Read speakers.yaml: `path` if given, else the repository's configs/speakers.yaml, else the
     copy packaged with codeur. Errors name the file and the field at fault."""
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
+        if not Path(path).is_file():
             raise ConfigError("speaker configuration file not found", path=str(path))
-        return _parse(path.read_text(encoding="utf-8"), str(path))
+        return load_config(path, SpeakerConfig, what="speaker configuration", hint=HINT)
     if REPO_CONFIG.is_file():
-        return _parse(REPO_CONFIG.read_text(encoding="utf-8"), str(REPO_CONFIG))
+        return load_config(REPO_CONFIG, SpeakerConfig, what="speaker configuration", hint=HINT)
     packaged = resources.files("pipeline").joinpath(PACKAGED_CONFIG)
-    return _parse(packaged.read_text(encoding="utf-8"), f"<codeur package>/{PACKAGED_CONFIG}")
-
-
-def _parse(text: str, where: str) -> SpeakerConfig:
-    data: Any = parse_yaml(text, where)
-    if not isinstance(data, dict):
-        raise ConfigError("expected a mapping with at least a 'labels' list", path=where)
-    try:
-        return SpeakerConfig.model_validate(data)
-    except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors()[:3])
-        raise ConfigError(problems, path=where, hint="see the comments in configs/speakers.yaml") from None
+    where = f"<codeur package>/{PACKAGED_CONFIG}"
+    return validate_config(parse_yaml(packaged.read_text(encoding="utf-8"), where), SpeakerConfig, where=where,
+                           what="speaker configuration", hint=HINT)
