@@ -8,7 +8,7 @@ SETUP  := $(VENV)/.installed
 WORK   := work
 MODEL  := models/default
 
-.PHONY: setup test demo bench clean-work prepare train classify audit real-audit curve corpus-stats help
+.PHONY: setup test test-fast demo bench clean-work prepare train classify audit real-audit curve corpus-stats help
 .DELETE_ON_ERROR:
 
 help:
@@ -27,6 +27,10 @@ setup: $(SETUP)
 
 test: $(SETUP)
 	$(PY) -m pytest
+
+# the same suite without the tests marked slow (training real models, Dask clusters), while working
+test-fast: $(SETUP)
+	$(PY) -m pytest -m "not slow"
 
 # --- stages on the bundled corpus ---------------------------------------------------------------
 CORPUS_FILES := $(wildcard corpus/transcripts/*)

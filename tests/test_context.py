@@ -20,6 +20,8 @@ from pipeline.core.transcript import Passage
 from test_segment import interview, words
 from test_train_classify import config, small_corpus  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.slow  # trains several models (about 20 s of setup or more)
+
 runner = CliRunner()
 
 

@@ -1,5 +1,6 @@
 """The sentence-vector cache shared by processes (Dask workers, parallel runs): concurrent writers
 all get through, and a cache that cannot be used only costs time, never the run."""
+import pytest
 import json
 import os
 import sqlite3
@@ -28,6 +29,7 @@ def texts_of(k):
     return shared + [f"la machine {k} tourne depuis {i} ans" for i in range(16)]
 
 
+@pytest.mark.slow
 def test_processes_writing_the_cache_at_once_all_get_through(tmp_path, monkeypatch):
     env = {**os.environ, "CODEUR_CACHE": str(tmp_path / "cache"),
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}

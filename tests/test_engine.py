@@ -63,6 +63,7 @@ def plain_and_dask(args, out_plain, out_dask, *dask_args):
     return a, b
 
 
+@pytest.mark.slow
 def test_prepare_on_two_local_workers_gives_the_single_process_bytes(interviews, tmp_path):
     a = invoke("prepare", interviews, "--out", tmp_path / "a.jsonl", "--transcripts", tmp_path / "a-tr.jsonl",
                "--parquet")
@@ -79,6 +80,7 @@ def test_prepare_on_two_local_workers_gives_the_single_process_bytes(interviews,
     assert not engine.parts_folder(tmp_path / "b.jsonl").exists()  # partial results removed once written
 
 
+@pytest.mark.slow
 def test_classify_transcripts_and_a_table_cut_in_row_ranges_give_the_same_bytes(interviews, context_model,
                                                                                 cluster, tmp_path):
     c, client = cluster

@@ -13,6 +13,8 @@ from pipeline.classify.train import load_train_config
 
 from test_train_classify import config, slice_corpus, small_corpus  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.slow  # trains several models (about 20 s of setup or more)
+
 runner = CliRunner()
 REAL_SPLIT = {"train": ["ESLO1_INTPERS_402_C", "ESLO1_ENT_002_C", "ESLO1_INTPERS_407_C"],
               "dev": ["ESLO1_INTPERS_416_C"], "test": ["ESLO1_INTPERS_417_C"]}

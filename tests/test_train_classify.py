@@ -167,6 +167,7 @@ def test_a_model_refuses_another_codebook_unless_asked_to_use_its_own(small_corp
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow
 def test_retraining_on_an_extra_code(small_corpus, baseline_model, tmp_path):
     """Add a code to the codebook, code passages for it in the gold, train: the new model predicts it,
     the old model keeps working with its own codebook."""
@@ -219,6 +220,7 @@ def test_train_refuses_a_code_with_too_few_examples(small_corpus, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow
 def test_the_spacy_backend_trains_saves_and_reloads(small_corpus, tmp_path):
     """The default backend's whole path, kept short: a few training steps."""
     out = tmp_path / "spacy"
