@@ -233,7 +233,7 @@ CSV_TEXT = st.lists(st.lists(st.text(alphabet=st.sampled_from(list('ab,"\n\r;é 
 
 
 def test_csv_tables_of_any_shape_are_read_or_refused_clearly(tmp_path):
-    from pipeline.audit.compare import read_table
+    from pipeline.core.tables import read_table
     from pipeline.core.csvfile import read_cases
     from pipeline.exchange.pseudonymize import read_user_mapping
 

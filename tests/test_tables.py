@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.audit.compare import read_table
+from pipeline.core.tables import read_table
 from pipeline.core.errors import DataError
 from pipeline.core.tables import from_spreadsheet_text, output_format, spreadsheet_text, write_rows
 

@@ -18,16 +18,16 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-import yaml
 
 from ..core.agreement import (cluster_bootstrap, expected_calibration_error, percentile_interval, reliability_curve,
                         summary_scores)
 from ..core.atomic import atomic_open, write_json, write_text
-from ..core.codebook import Codebook, codebook_from_dict
-from ..core.errors import DataError, GoldError, ModelError
+from ..core.codebook import Codebook
+from ..core.errors import DataError, GoldError
 from ..core.gold import OVERLAP_SHARE, GoldSpan, passage_labels, read_gold
 from ..core.spans import Span
-from ..core.tables import from_spreadsheet_text, spreadsheet_text
+from ..core.prediction import Prediction
+from ..core.tables import read_predictions, read_table, spreadsheet_text
 from ..core.transcript import Passage
 
 #: Bootstrap defaults: 1000 resamples of the interviews, seed 0, 95 % percentile intervals.
@@ -105,52 +105,6 @@ class Coding:
                 "n_interviews": len(self.docs), "model": self.model, "skipped_rows": len(self.problems)}
 
 
-def _parse_cell(column: str, value: str) -> Any:
-    """A CSV cell as `codeur classify` wrote it: offsets as integers, lists and dicts as JSON."""
-    if value.strip() == "":
-        return None
-    value = from_spreadsheet_text(value)
-    if column in ("start", "end", "n_words"):
-        return int(value)
-    if column in ("codes", "scores", "turns"):
-        return json.loads(value)
-    return value
-
-
-def read_table(path: str | Path, *, required: Sequence[str]) -> tuple[list[dict], list[str]]:
-    """Rows of a JSONL, Parquet or CSV table (CSV as `codeur classify` writes it: lists and dicts
-    JSON-encoded). Malformed rows are skipped and reported as "line N: reason"."""
-    from ..core.csvfile import read_csv
-    from ..core.tables import read_rows, row_problem
-
-    path = Path(path)
-    if path.suffix.lower() != ".csv":
-        got = read_rows(path, required=required)
-        return got.rows, got.errors
-    if not path.exists():
-        raise DataError("file not found", path=str(path))
-    rows: list[dict] = []
-    errors: list[str] = []
-    seen: set = set()
-    _, table = read_csv(path, what="coding table", required=required, multiline=True)
-    for n, raw in table:
-        try:
-            row = {k: _parse_cell(k, v or "") for k, v in raw.items() if k is not None}
-        except (ValueError, json.JSONDecodeError) as e:
-            errors.append(f"line {n}: unreadable value ({e})")
-            continue
-        problem = row_problem(row)
-        if problem:
-            errors.append(f"line {n}: {problem}")
-            continue
-        if row.get("id") in seen:
-            errors.append(f"line {n}: duplicate id {row.get('id')!r}")
-            continue
-        seen.add(row.get("id"))
-        rows.append(row)
-    return rows, errors
-
-
 def _sniff_kind(path: Path) -> str:
     """"spans" or "passages": a folder or a JSONL whose records have doc/start/end and no id is spans."""
     if path.is_dir():
@@ -208,35 +162,19 @@ def read_coding(path: str | Path, codebook: Codebook, *, name: str | None = None
             raise GoldError(err.reason, path=err.path, hint=err.hint)
         return Coding(name or next(iter(by_coder)), str(path), "spans", spans=spans)
 
-    rows, problems = read_table(path, required=("id", "codes"))
-    coding = Coding(name or path.stem, str(path), "passages", problems=list(problems))
+    predictions, problems = read_predictions(path, required=("id", "codes"))
+    coding = Coding(name or path.stem, str(path), "passages", problems=problems)
     unknown: set[str] = set()
     models: set[str] = set()
-    for r in rows:
-        pid = str(r["id"])
-        codes, scores = r.get("codes"), r.get("scores")
-        if codes is None:
-            codes = []
-        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-            coding.problems.append(f"passage {pid!r}: 'codes' must be a list of code names")
-            continue
-        if scores is not None:
-            if not isinstance(scores, dict) or not all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in scores.values()):
-                coding.problems.append(f"passage {pid!r}: 'scores' must map code names to probabilities in [0, 1]")
-                continue
-            unknown.update(c for c in scores if c not in codebook.codes)
-            coding.scores[pid] = {str(c): float(v) for c, v in scores.items()}
-        unknown.update(c for c in codes if c not in codebook.codes)
-        try:
-            coding.passages[pid] = _passage_ref(r, pid)
-        except (TypeError, ValueError) as e:
-            coding.problems.append(f"passage {pid!r}: bad offsets ({e})")
-            coding.scores.pop(pid, None)
-            continue
-        coding.labels[pid] = frozenset(codes)
-        if r.get("model"):
-            models.add(str(r["model"]))
+    for p in predictions:
+        if p.scores is not None:
+            unknown.update(c for c in p.scores if c not in codebook.codes)
+            coding.scores[p.id] = dict(p.scores)
+        unknown.update(c for c in p.labels if c not in codebook.codes)
+        coding.passages[p.id] = _passage_ref(p)
+        coding.labels[p.id] = p.labels
+        if p.model:
+            models.add(p.model)
     if unknown:
         raise _unknown_codes_error(unknown, codebook, str(path))
     if not coding.labels:
@@ -250,17 +188,16 @@ def read_coding(path: str | Path, codebook: Codebook, *, name: str | None = None
     return coding
 
 
-def _passage_ref(row: dict, pid: str) -> PassageRef:
-    doc, start, end = row.get("doc_id"), row.get("start"), row.get("end")
-    m = _PASSAGE_ID.match(pid)
+def _passage_ref(p: Prediction) -> PassageRef:
+    """Where a prediction's passage is: its own offsets, else those its id names ("E03:120-345")."""
+    doc, start, end = p.doc_id, p.start, p.end
+    m = _PASSAGE_ID.match(p.id)
     if doc is None and m:
         doc = m["doc"]
         if start is None and end is None:
             start, end = int(m["start"]), int(m["end"])
-    span = Span(int(start), int(end)) if start is not None and end is not None else None
-    text, question = row.get("text"), row.get("question")
-    return PassageRef(pid, None if doc is None else str(doc), span, text if isinstance(text, str) else "",
-                      question if isinstance(question, str) else "")
+    span = Span(start, end) if start is not None and end is not None else None
+    return PassageRef(p.id, doc, span, p.text or "", p.question or "")
 
 
 def read_passage_refs(path: str | Path) -> tuple[dict[str, PassageRef], list[str]]:
@@ -664,33 +601,6 @@ def disagreements(al: Alignment, thresholds: dict[str, float] | None = None) -> 
     # `rows` is already in passage then code order; a stable sort keeps it within equal confidence
     rows.sort(key=lambda d: -(d.confidence if d.confidence is not None else -1.0))
     return rows
-
-
-def read_model_card(path: str | Path) -> tuple[dict[str, Any], Codebook]:
-    """The model card and codebook of a model directory (pipeline.classify.model), without loading the backend."""
-    from ..classify.model import CARD
-
-    path = Path(path)
-    if path.is_file():
-        raise ModelError("is a file, not a model directory", path=str(path),
-                         hint="give the folder written by `codeur train --out`")
-    if not path.is_dir():
-        raise ModelError("model directory not found", path=str(path))
-    try:
-        card = json.loads((path / CARD).read_text(encoding="utf-8"))
-        cb_data = yaml.safe_load((path / "codebook.yaml").read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise ModelError(f"no {Path(e.filename).name}: not a codeur model directory", path=str(path)) from None
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise ModelError(f"corrupt model card or codebook ({type(e).__name__})", path=str(path)) from None
-    for key in ("labels", "thresholds", "codebook_hash"):
-        if key not in card:
-            raise ModelError(f"{CARD} lacks {key!r}", path=str(path))
-    codebook = codebook_from_dict(cb_data, where=str(path / "codebook.yaml"))
-    if codebook.content_hash() != card["codebook_hash"]:
-        raise ModelError("the model's codebook.yaml does not match the hash in its model card", path=str(path))
-    card.setdefault("name", path.name)
-    return card, codebook
 
 
 def _groups(refs: Sequence[PassageRef]) -> tuple[list[str], str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import numpy as np
 
 from ..core.csvfile import read_cases  # noqa: F401  (the case table, read here by callers)
 from ..core.errors import DataError
+from ..core.prediction import Prediction
 from ..core.tables import spreadsheet_text
 
 ALL = "(all)"            # the attribute/value of the row that covers every interview
@@ -38,23 +38,6 @@ def check_attributes(cases: Mapping[str, Mapping[str, str]], attributes: Sequenc
                         hint=f"columns are: {', '.join(sorted(columns - {'doc_id'}))}")
 
 
-def parse_codes(value, *, where: str) -> list[str]:
-    """A prediction row's `codes`: a list, or its JSON / ';'-separated form from a CSV export."""
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return [str(c) for c in value]
-    if isinstance(value, str):
-        s = value.strip()
-        if s.startswith("["):
-            try:
-                return [str(c) for c in json.loads(s)]
-            except json.JSONDecodeError:
-                raise DataError(f"'codes' is not a JSON list: {s[:40]!r}", path=where) from None
-        return [c.strip() for c in s.replace(";", ",").split(",") if c.strip()]
-    raise DataError(f"'codes' must be a list, got {type(value).__name__}", path=where)
-
-
 @dataclass
 class CodedPassages:
     """Passages of the interviews with the codes each side gave them. `human` is None without gold;
@@ -70,25 +53,24 @@ class CodedPassages:
         return sorted(set(self.doc_ids))
 
 
-def coded_passages(rows: Sequence[dict], gold_spans=None, *, where: str = "predictions") -> CodedPassages:
-    """Prediction rows (+ optional gold spans mapped with `pipeline.core.gold.passage_labels`)."""
-    from ..core.transcript import Passage
-
+def coded_passages(predictions: Sequence[Prediction], gold_spans=None, *,
+                   where: str = "predictions") -> CodedPassages:
+    """Predictions (+ optional gold spans mapped with `pipeline.core.gold.passage_labels`)."""
     ids, docs, machine = [], [], []
-    for r in rows:
-        if "doc_id" not in r:
-            raise DataError(f"passage {r.get('id')!r} has no 'doc_id'", path=where,
+    for p in predictions:
+        if p.doc_id is None:
+            raise DataError(f"passage {p.id!r} has no 'doc_id'", path=where,
                             hint="classify transcripts or a passage table from `codeur prepare`")
-        ids.append(str(r["id"]))
-        docs.append(str(r["doc_id"]))
-        machine.append(set(parse_codes(r.get("codes"), where=where)))
+        ids.append(p.id)
+        docs.append(p.doc_id)
+        machine.append(set(p.labels))
     out = CodedPassages(ids, docs, machine)
     if gold_spans is not None:
         from ..core.gold import passage_labels
 
         try:
-            passages = [Passage.from_dict(r) for r in rows]
-        except (KeyError, TypeError, ValueError) as e:
+            passages = [p.as_passage() for p in predictions]
+        except ValueError as e:
             raise DataError(f"a passage lacks its offsets ({e}): gold spans need 'start', 'end' and 'text'",
                             path=where) from None
         labels = passage_labels(passages, gold_spans)
@@ -532,18 +514,18 @@ def matrix_page(matrix_rows: Sequence[dict], bias_rows: Sequence[dict] = (), *, 
             f"<title>{e(title)}</title></head><body style='margin:24px'>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-def report_section(rows: Sequence[dict], gold_spans, cases: Mapping[str, Mapping[str, str]],
+def report_section(predictions: Sequence[Prediction], gold_spans, cases: Mapping[str, Mapping[str, str]],
                    attributes: Sequence[str], codebook, *, measure: str = "passages",
                    min_group: int = MIN_GROUP, where: str = "cases") -> tuple[str, list[dict], list[dict]]:
     """The case matrix and the error analysis for the audit report: (HTML fragment, matrix rows,
     bias rows). Interviews without case attributes are left out of the matrix."""
     check_attributes(cases, attributes, where=where)
     codes = codebook.codes
-    rows = [r for r in rows if str(r.get("doc_id")) in cases]
-    if not rows:
+    predictions = [p for p in predictions if p.doc_id in cases]
+    if not predictions:
         raise DataError("no classified interview has case attributes", path=where,
                         hint="check that the doc_id values of the predictions are in cases.csv")
-    coded = coded_passages(rows, gold_spans)
+    coded = coded_passages(predictions, gold_spans)
     matrix_rows = build_matrix(coded, cases, attributes, codes, {c: codebook.dimension_of(c) for c in codes})
     bias_rows = bias_tests(interview_errors(coded, codes), cases, attributes, min_group=min_group) \
         if gold_spans is not None and coded.human_docs else []

@@ -69,8 +69,8 @@ class TrainedModel:
         return (probs >= self.thresholds[None, :]).astype(np.int8)
 
 
-def load_model(path: str | Path) -> TrainedModel:
-    path = Path(path)
+def _read_card(path: Path) -> dict[str, Any]:
+    """The model card of a model directory, with the fields every reader relies on checked."""
     if path.is_file():
         raise ModelError("is a file, not a model directory", path=str(path),
                          hint="give the folder written by `codeur train --out`")
@@ -98,11 +98,11 @@ def load_model(path: str | Path) -> TrainedModel:
         raise ModelError(f"{CARD}: 'labels' is not a list of code names", path=str(path))
     if not isinstance(card["thresholds"], dict):
         raise ModelError(f"{CARD}: 'thresholds' is not a mapping of code → threshold", path=str(path))
-    cls = backend_class(card["backend"])
-    refuse = getattr(cls, "refuse_unsafe", None)  # pickle files of older versions, named as such
-    if refuse is not None and (path / "backend").is_dir():
-        refuse(path / "backend")
-    check_files(path, card)
+    return card
+
+
+def _read_codebook(path: Path, card: dict[str, Any]) -> Codebook:
+    """The codebook the model was trained with, checked against the hash in its card."""
     try:
         cb_data = yaml.safe_load((path / "codebook.yaml").read_text(encoding="utf-8"))
     except (FileNotFoundError, yaml.YAMLError) as e:
@@ -110,6 +110,29 @@ def load_model(path: str | Path) -> TrainedModel:
     codebook = codebook_from_dict(cb_data, where=str(path / "codebook.yaml"))
     if codebook.content_hash() != card["codebook_hash"]:
         raise ModelError("the model's codebook.yaml does not match the hash in its model card", path=str(path))
+    return codebook
+
+
+def read_model_card(path: str | Path) -> tuple[dict[str, Any], Codebook]:
+    """The model card and codebook of a model directory, without loading the backend (what the audit
+    and `codeur suggest` need: the name, thresholds and codebook). The card's `name` defaults to the
+    folder's name."""
+    path = Path(path)
+    card = _read_card(path)
+    codebook = _read_codebook(path, card)
+    card.setdefault("name", path.name)
+    return card, codebook
+
+
+def load_model(path: str | Path) -> TrainedModel:
+    path = Path(path)
+    card = _read_card(path)
+    cls = backend_class(card["backend"])
+    refuse = getattr(cls, "refuse_unsafe", None)  # pickle files of older versions, named as such
+    if refuse is not None and (path / "backend").is_dir():
+        refuse(path / "backend")
+    check_files(path, card)
+    codebook = _read_codebook(path, card)
     try:
         backend = cls.load(path / "backend", card["labels"], card.get("params", {}))
     except CodeurError:

@@ -38,7 +38,7 @@ def _names(names: Optional[str]) -> tuple[Optional[str], Optional[str]]:
 
 
 def _codebook_and_card(model_dir: Optional[Path], codebook_path: Optional[Path]):
-    from ..audit.compare import read_model_card
+    from ..classify.model import read_model_card
     from ..core.codebook import load_codebook
 
     if model_dir is None:
@@ -103,19 +103,19 @@ def _case_matrix(gold_path: Path, pred_path: Path, out_dir: Path, codebook, case
     also written as matrix.csv and bias.csv beside it."""
     from ..core.gold import coders, read_gold
     from ..audit.matrix import BIAS_COLUMNS, MATRIX_COLUMNS, read_cases, report_section, write_csv
-    from ..core.tables import read_rows
+    from ..core.tables import read_predictions
 
     attributes = [a.strip() for a in by.split(",") if a.strip()]
     cases = cases or Path("corpus/cases.csv")
     case_table = read_cases(cases)
-    rows = read_rows(pred_path, required=("id", "doc_id", "codes")).rows
+    predictions, _ = read_predictions(pred_path, required=("id", "doc_id", "codes"))  # unreadable rows left out
     spans = None
     try:
         groups = coders(read_gold(gold_path))
         spans = groups.get("coder1") or next(iter(groups.values()))
     except CodeurError:  # passage-level gold: the matrix shows the machine side only
         spans = None
-    fragment, matrix_rows, bias_rows = report_section(rows, spans, case_table, attributes, codebook,
+    fragment, matrix_rows, bias_rows = report_section(predictions, spans, case_table, attributes, codebook,
                                                       where=str(cases))
     write_csv(out_dir / "matrix.csv", matrix_rows, MATRIX_COLUMNS)
     if bias_rows:
@@ -201,8 +201,7 @@ def suggest_cmd(
                                                 "one interview, to spread the batch over interviews."),
 ):
     """The passages the model is least sure of, to code next: smallest |score − threshold| over codes."""
-    from ..audit.compare import read_model_card
-    from ..classify.model import load_model
+    from ..classify.model import load_model, read_model_card
     from ..audit.suggest import interview_of, read_pool, score_pool, suggest
     from ..core.tables import write_rows
 
