@@ -146,8 +146,10 @@ def matrix(
     human and machine side by side; and whether the machine's errors depend on the attributes."""
     from ..core.codebook import load_codebook
     from ..core.gold import coders as by_coder, read_gold
-    from ..audit.matrix import (ALL, BIAS_COLUMNS, MATRIX_COLUMNS, bias_tests, build_matrix, check_attributes,
-                         coded_passages, interview_errors, matrix_page, read_cases, write_csv)
+    from ..audit.bias import BIAS_COLUMNS, bias_tests, interview_errors
+    from ..audit.matrix import ALL, MATRIX_COLUMNS, build_matrix, check_attributes, coded_passages, write_csv
+    from ..audit.matrix_html import matrix_page
+    from ..core.csvfile import read_cases
     from ..core.tables import read_predictions
 
     if measure not in ("interviews", "passages"):

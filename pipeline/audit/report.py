@@ -1,34 +1,32 @@
-"""The audit, last stage of the pipeline: two codings of the same passages → an `AgreementReport`.
+"""The audit's report: two aligned codings → an `AgreementReport`, and its files.
 
-A coding is gold spans (pipeline.core.gold) or passage-level codes (predictions, a corpus export). Both
-are put on one set of passages, then compared code by code with the statistics of
-pipeline.core.agreement, with 95 % intervals from a bootstrap over interviews, calibration of the
-scores, the disagreements to adjudicate, and optionally a second human coder as reference.
+Code by code with the statistics of pipeline.core.agreement, with 95 % intervals from a bootstrap
+over interviews, calibration of B's scores, the disagreements to adjudicate, optionally a second
+human coder as reference and another model compared on the same passages (paired bootstrap).
+Written as metrics.json, disagreements.csv and report.html (pipeline.audit.html); `read_metrics`
+and `headline_lines` read an audit back.
 """
 from __future__ import annotations
 
 import csv
 import json
 import math
-import re
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..core.agreement import (cluster_bootstrap, expected_calibration_error, percentile_interval, reliability_curve,
-                        summary_scores)
+                              summary_scores)
 from ..core.atomic import atomic_open, write_json, write_text
 from ..core.codebook import Codebook
-from ..core.errors import DataError, GoldError
-from ..core.gold import OVERLAP_SHARE, GoldSpan, passage_labels, read_gold
-from ..core.spans import Span
-from ..core.prediction import Prediction
-from ..core.tables import read_predictions, read_table, spreadsheet_text
-from ..core.transcript import Passage
+from ..core.errors import DataError
+from ..core.gold import OVERLAP_SHARE
+from ..core.tables import spreadsheet_text
+from .align import Alignment, align, docs_list, label_matrix
+from .codings import Coding, PassageRef
 
 #: Bootstrap defaults: 1000 resamples of the interviews, seed 0, 95 % percentile intervals.
 DEFAULT_RESAMPLES = 1000
@@ -42,402 +40,8 @@ FEW_INTERVIEWS = 10
 CODE_STATS = ("precision", "recall", "f1", "kappa", "alpha", "agreement")
 OVERALL_STATS = ("macro_f1", "micro_f1", "mean_kappa", "mean_alpha", "macro_precision", "macro_recall")
 DIMENSION_STATS = ("f1", "kappa", "alpha")
-#: Passage ids name their location (pipeline.core.transcript.passage_id): "E03:120-345".
-_PASSAGE_ID = re.compile(r"^(?P<doc>.+):(?P<start>\d+)-(?P<end>\d+)$")
 CSV_ENCODING = "utf-8-sig"  # with a BOM, so that spreadsheet programs read the accents right
 
-
-# --- codings -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class PassageRef:
-    """Where a passage is: its id, interview and plain-text span, as far as an input says.
-
-    `doc_id` and `span` are None when the input gave no offsets and the id does not name them."""
-
-    id: str
-    doc_id: str | None
-    span: Span | None
-    text: str = ""
-    question: str = ""  # the interviewer's words before it, when the input carries them
-
-    @property
-    def located(self) -> bool:
-        return self.doc_id is not None and self.span is not None
-
-    def as_passage(self) -> Passage:
-        return Passage(self.id, self.doc_id or "", "", "", self.span or Span(0, 0), self.text, self.text)
-
-
-@dataclass
-class Coding:
-    """One side of a comparison: who coded (`name`), from which file (`source`), and what.
-
-    `kind` is "passages" (codes per passage id: predictions, a corpus export) or "spans" (one
-    coder's gold spans, labelled onto passages by the overlap rule of pipeline.core.gold once the
-    passages are known). A classifier's coding also has `scores` ({code: probability} per passage).
-    """
-
-    name: str
-    source: str
-    kind: str
-    labels: dict[str, frozenset[str]] = field(default_factory=dict)
-    passages: dict[str, PassageRef] = field(default_factory=dict)
-    scores: dict[str, dict[str, float]] = field(default_factory=dict)
-    spans: list[GoldSpan] = field(default_factory=list)
-    model: str | None = None        # the `model` field the rows share, for predictions
-    problems: list[str] = field(default_factory=list)  # rows skipped while reading, "line N: reason"
-
-    @property
-    def docs(self) -> set[str]:
-        """Interviews this coding covers (for spans: those with at least one span)."""
-        if self.kind == "spans":
-            return {s.doc_id for s in self.spans}
-        return {p.doc_id for p in self.passages.values() if p.doc_id is not None}
-
-    @property
-    def size(self) -> int:
-        return len(self.spans) if self.kind == "spans" else len(self.labels)
-
-    def describe(self) -> dict[str, Any]:
-        what = "spans" if self.kind == "spans" else "passages"
-        return {"name": self.name, "source": self.source, "kind": self.kind, f"n_{what}": self.size,
-                "n_interviews": len(self.docs), "model": self.model, "skipped_rows": len(self.problems)}
-
-
-def _sniff_kind(path: Path) -> str:
-    """"spans" or "passages": a folder or a JSONL whose records have doc/start/end and no id is spans."""
-    if path.is_dir():
-        return "spans"
-    if not path.exists():
-        raise DataError("file not found", path=str(path))
-    if path.suffix.lower() in (".csv", ".parquet"):
-        return "passages"
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(obj, dict) and "id" in obj:
-                return "passages"
-            if isinstance(obj, dict) and {"doc", "start", "end"} <= obj.keys():
-                return "spans"
-            raise DataError("the first record is neither a passage ({\"id\", \"codes\", …}) nor a gold span "
-                            "({\"doc\", \"start\", \"end\", \"codes\", \"coder\"})", path=str(path))
-    raise DataError("empty file: no passage or gold span in it", path=str(path))
-
-
-def _unknown_codes_error(unknown: Iterable[str], codebook: Codebook, path: str, cls=DataError):
-    return cls(f"unknown code(s) {', '.join(sorted(set(unknown)))}", path=path,
-               hint=f"codebook {codebook.name!r} has: {', '.join(codebook.codes)}")
-
-
-def read_coding(path: str | Path, codebook: Codebook, *, name: str | None = None) -> Coding:
-    """Read a coding from gold spans (a JSONL of {doc, start, end, codes, coder}, or a folder of them)
-    or from a passage table with `id` and `codes` (JSONL, CSV or Parquet; predictions also carry
-    `scores`, and `doc_id`/`start`/`end` locate the passages).
-
-    Refuses unknown code names (naming them and the codebook's codes), an empty input, and a span
-    file holding several coders. Malformed passage rows are skipped and listed in `problems`.
-    """
-    path = Path(path)
-    if _sniff_kind(path) == "spans":
-        spans = read_gold(path)
-        if not spans:
-            raise GoldError("no gold span in it", path=str(path))
-        by_coder = Counter(s.coder for s in spans)
-        if len(by_coder) > 1:
-            listed = ", ".join(f"{c} ({n} spans)" for c, n in sorted(by_coder.items()))
-            raise GoldError(f"holds the coding of several coders: {listed}", path=str(path),
-                            hint="give one coder's file, e.g. corpus/gold/coder1.jsonl")
-        unknown = {c for s in spans for c in s.codes if c not in codebook.codes}
-        if unknown:
-            first = next(i for i, s in enumerate(spans, 1) if set(s.codes) & unknown)
-            err = _unknown_codes_error(unknown, codebook, str(path), GoldError)
-            err.reason += f" (first in span {first}: {spans[first - 1].doc_id} {spans[first - 1].span.start}-" \
-                          f"{spans[first - 1].span.end})"
-            raise GoldError(err.reason, path=err.path, hint=err.hint)
-        return Coding(name or next(iter(by_coder)), str(path), "spans", spans=spans)
-
-    predictions, problems = read_predictions(path, required=("id", "codes"))
-    coding = Coding(name or path.stem, str(path), "passages", problems=problems)
-    unknown: set[str] = set()
-    models: set[str] = set()
-    for p in predictions:
-        if p.scores is not None:
-            unknown.update(c for c in p.scores if c not in codebook.codes)
-            coding.scores[p.id] = dict(p.scores)
-        unknown.update(c for c in p.labels if c not in codebook.codes)
-        coding.passages[p.id] = _passage_ref(p)
-        coding.labels[p.id] = p.labels
-        if p.model:
-            models.add(p.model)
-    if unknown:
-        raise _unknown_codes_error(unknown, codebook, str(path))
-    if not coding.labels:
-        detail = f" ({len(coding.problems)} row(s) skipped, first: {coding.problems[0]})" if coding.problems else ""
-        raise DataError(f"no usable passage in it{detail}", path=str(path),
-                        hint="expected JSONL/CSV/Parquet rows with at least 'id' and 'codes'")
-    if len(models) == 1:
-        coding.model = models.pop()
-        if name is None:
-            coding.name = coding.model
-    return coding
-
-
-def _passage_ref(p: Prediction) -> PassageRef:
-    """Where a prediction's passage is: its own offsets, else those its id names ("E03:120-345")."""
-    doc, start, end = p.doc_id, p.start, p.end
-    m = _PASSAGE_ID.match(p.id)
-    if doc is None and m:
-        doc = m["doc"]
-        if start is None and end is None:
-            start, end = int(m["start"]), int(m["end"])
-    span = Span(start, end) if start is not None and end is not None else None
-    return PassageRef(p.id, doc, span, p.text or "", p.question or "")
-
-
-def read_passage_refs(path: str | Path) -> tuple[dict[str, PassageRef], list[str]]:
-    """Passages with their offsets (`codeur prepare` output, or predictions) for `--passages`."""
-    rows, problems = read_table(path, required=("id", "doc_id", "start", "end"))
-    out: dict[str, PassageRef] = {}
-    for r in rows:
-        try:
-            out[str(r["id"])] = PassageRef(str(r["id"]), str(r["doc_id"]), Span(int(r["start"]), int(r["end"])),
-                                           r.get("text") if isinstance(r.get("text"), str) else "")
-        except (TypeError, ValueError) as e:
-            problems.append(f"passage {r.get('id')!r}: bad offsets ({e})")
-    if not out:
-        raise DataError("no passage with offsets in it", path=str(path),
-                        hint="give the output of `codeur prepare` (id, doc_id, start, end, text)")
-    return out, problems
-
-
-# --- putting two codings on one set of passages ------------------------------------------------
-
-@dataclass
-class Alignment:
-    """Two codings on one list of passages: `y_a`, `y_b` are passages × codes (0/1); `scores_b` holds
-    B's probabilities (NaN where B gave none) when B is a classifier."""
-
-    passages: list[PassageRef]
-    codes: list[str]
-    y_a: np.ndarray
-    y_b: np.ndarray
-    scores_b: np.ndarray | None
-    coverage: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def interviews(self) -> list[str]:
-        return sorted({p.doc_id for p in self.passages if p.doc_id is not None})
-
-
-def _docs_list(docs: Iterable[str], limit: int = 8) -> str:
-    docs = sorted(docs)
-    more = f" … ({len(docs)} in all)" if len(docs) > limit else ""
-    return ", ".join(docs[:limit]) + more
-
-
-def _label_matrix(coding: Coding, refs: Sequence[PassageRef], codes: Sequence[str]) -> np.ndarray:
-    if coding.kind == "spans":
-        got = passage_labels([r.as_passage() for r in refs], coding.spans)
-        sets = [got[r.id] for r in refs]
-    else:
-        sets = [coding.labels[r.id] for r in refs]
-    return np.array([[int(c in s) for c in codes] for s in sets], dtype=np.int8).reshape(len(refs), len(codes))
-
-
-def _score_matrix(coding: Coding, refs: Sequence[PassageRef], codes: Sequence[str]) -> np.ndarray | None:
-    if coding.kind != "passages" or not coding.scores:
-        return None
-    m = np.full((len(refs), len(codes)), np.nan)
-    for i, r in enumerate(refs):
-        s = coding.scores.get(r.id, {})
-        for j, c in enumerate(codes):
-            if c in s:
-                m[i, j] = s[c]
-    return m
-
-
-PARTIAL_HINT = "pass --allow-partial to compare on what both cover (the gap is recorded in the report)"
-
-
-def _match_ids(a: Coding, b: Coding, located: dict[str, PassageRef], allow_partial: bool,
-               coverage: dict[str, Any], notes: list[str]) -> set[str]:
-    """Passages vs passages: the ids both code; a difference is refused unless `allow_partial`."""
-    ids_a, ids_b = set(a.labels), set(b.labels)
-    only_a, only_b = ids_a - ids_b, ids_b - ids_a
-    ids = ids_a & ids_b
-    coverage.update(passages_only_in_a=len(only_a), passages_only_in_b=len(only_b))
-    if not (only_a or only_b):
-        return ids
-
-    def where(only: set[str]) -> str:
-        if not only:
-            return ""
-        docs = {located[i].doc_id for i in only if located[i].doc_id}
-        return f" (interviews {_docs_list(docs)})" if docs else f" (e.g. {_docs_list(only, 3)})"
-
-    msg = (f"the two codings do not cover the same passages: {len(only_a)} of {a.name}'s {len(ids_a)} passages "
-           f"are missing from {b.name}{where(only_a)}, and {len(only_b)} of {b.name}'s {len(ids_b)} are missing "
-           f"from {a.name}{where(only_b)}")
-    if not allow_partial:
-        raise DataError(msg, path=f"{a.source} vs {b.source}", hint=PARTIAL_HINT)
-    coverage["partial"] = True
-    notes.append(f"partial comparison: {msg}; compared on the {len(ids)} passages both code")
-    return ids
-
-
-def _double_coded(a: Coding, b: Coding, passages: dict[str, PassageRef] | None, allow_partial: bool,
-                  coverage: dict[str, Any], notes: list[str]) -> set[str]:
-    """Spans vs spans: the passages of the interviews both code."""
-    if not passages:
-        raise DataError("two span codings need the passages to compare them on", path=f"{a.source} vs {b.source}",
-                        hint="give them with --passages FILE (the output of `codeur prepare`)")
-    docs_a, docs_b = a.docs, b.docs
-    both = docs_a & docs_b
-    if not both:
-        raise DataError(f"{a.name} and {b.name} code no interview in common "
-                        f"({a.name}: {_docs_list(docs_a)}; {b.name}: {_docs_list(docs_b)})")
-    coverage.update(interviews_only_in_a=sorted(docs_a - docs_b), interviews_only_in_b=sorted(docs_b - docs_a))
-    lacking = both - {r.doc_id for r in passages.values()}
-    if lacking:
-        msg = (f"{len(lacking)} interview(s) coded by both have no passage in the passages file: "
-               f"{_docs_list(lacking)}")
-        if not allow_partial:
-            raise DataError(msg, hint=PARTIAL_HINT)
-        coverage["partial"] = True
-        notes.append(f"partial comparison: {msg}")
-    if docs_a ^ docs_b:
-        notes.append(f"compared on the {len(both - lacking)} interview(s) both coded; left out, coded by "
-                     f"{a.name} only: {_docs_list(docs_a - docs_b) or 'none'}; by {b.name} only: "
-                     f"{_docs_list(docs_b - docs_a) or 'none'}")
-    return {pid for pid, r in passages.items() if r.doc_id in both}
-
-
-def _under_spans(a: Coding, b: Coding, located: dict[str, PassageRef], allow_partial: bool,
-                 coverage: dict[str, Any], notes: list[str]) -> set[str]:
-    """Spans vs passages: the passage side's passages, in the interviews the span side codes."""
-    p_side, s_side = (a, b) if a.kind == "passages" else (b, a)
-    p_key, s_key = ("a", "b") if p_side is a else ("b", "a")
-    ids_p = set(p_side.labels)
-    unplaced = sorted(i for i in ids_p if not located[i].located)
-    if unplaced:
-        raise DataError(f"{len(unplaced)} of {p_side.name}'s passages have no offsets (doc_id, start, end; "
-                        f"e.g. {unplaced[0]!r}), so {s_side.name}'s spans cannot be placed on them",
-                        path=p_side.source,
-                        hint="give the passages with their offsets: --passages FILE (the output of `codeur prepare`)")
-    span_docs = s_side.docs
-    outside = {i for i in ids_p if located[i].doc_id not in span_docs}
-    outside_docs = {located[i].doc_id for i in outside}
-    ids = ids_p - outside
-    left_out = sorted(span_docs - {located[i].doc_id for i in ids_p})
-    coverage[f"passages_only_in_{p_key}"] = len(outside)
-    coverage[f"interviews_only_in_{p_key}"] = sorted(outside_docs)
-    coverage[f"interviews_only_in_{s_key}"] = left_out
-    if outside:
-        msg = (f"{len(outside)} of {p_side.name}'s {len(ids_p)} passages lie in {len(outside_docs)} interview(s) "
-               f"that {s_side.name} does not code: {_docs_list(outside_docs)}")
-        if not allow_partial:
-            raise DataError(msg, path=p_side.source, hint=PARTIAL_HINT)
-        coverage["partial"] = True
-        notes.append(f"partial comparison: {msg}; compared on the {len(ids)} others")
-    if left_out:
-        notes.append(f"{len(left_out)} interview(s) coded by {s_side.name} are not in the coding of {p_side.name} "
-                     f"and are left out: {_docs_list(left_out)}")
-    check_spans_on_passages(s_side, [located[i] for i in ids], notes)
-    return ids
-
-
-def check_spans_on_passages(side: Coding, refs: Sequence[PassageRef], notes: list[str]) -> None:
-    """Spans that cannot belong to the text the passages were cut from: a span whose stored text differs
-    from the passages' text at the same offsets is refused (the coding was made on another version of
-    the transcript, so every label would be misplaced); spans that lie after the last passage of their
-    interview (past the end of its text?) or touch no passage are counted and named in a note."""
-    by_doc: dict[str, list[PassageRef]] = {}
-    for r in refs:
-        if r.located:
-            by_doc.setdefault(r.doc_id, []).append(r)
-    for d in by_doc.values():
-        d.sort(key=lambda r: r.span.start)
-    past: list[str] = []
-    untouched = 0
-    for n, gs in enumerate(side.spans, 1):
-        doc = by_doc.get(gs.doc_id)
-        if not doc:
-            continue
-        hits = [r for r in doc if r.span.overlap(gs.span) > 0]
-        for r in hits:
-            if not gs.text or not r.text or len(r.text) != len(r.span):
-                continue
-            lo, hi = max(gs.span.start, r.span.start), min(gs.span.end, r.span.end)
-            if gs.text[lo - gs.span.start:hi - gs.span.start] != r.text[lo - r.span.start:hi - r.span.start]:
-                raise DataError(
-                    f"span {n} ({gs.doc_id} {gs.span.start}-{gs.span.end}): its text differs from passage {r.id} at "
-                    f"characters {lo}-{hi}, so the coding and the passages come from different versions of the "
-                    "transcript", path=side.source,
-                    hint="classify the same transcripts the coding was made on (or import the coding again)")
-        if not hits:
-            untouched += 1
-            end = max(r.span.end for r in doc)
-            if gs.span.start >= end:
-                past.append(f"{gs.doc_id} {gs.span.start}-{gs.span.end} (last passage ends at {end})")
-    if past:
-        notes.append(f"{len(past)} span(s) of {side.name} ({side.source}) lie after the last passage of their interview, past the "
-                     f"end of its text?: {'; '.join(past[:5])}{' …' if len(past) > 5 else ''}")
-    if untouched > len(past):
-        notes.append(f"{untouched - len(past)} span(s) of {side.name} ({side.source}) touch no passage (interviewer's speech?) and "
-                     "take no part in the comparison")
-
-
-def align(a: Coding, b: Coding, codes: Sequence[str], *, passages: dict[str, PassageRef] | None = None,
-          allow_partial: bool = False) -> Alignment:
-    """Put codings A and B on one list of passages.
-
-    - passages vs passages: matched by id. If the id sets differ, refuse (saying how many are
-      missing on each side) unless `allow_partial`, then keep the intersection and record the gap.
-    - spans vs passages: the passages are the passage side's (offsets from its rows, from its ids
-      "doc:start-end", or from `passages`); the span side labels them by the overlap rule. Passages
-      in interviews the span side does not code count as missing from it (refused unless
-      `allow_partial`); interviews only the span side codes are left out and listed (a gold file
-      usually codes more interviews than were classified).
-    - spans vs spans: on `passages` (required), restricted to the interviews both code (the
-      double-coded ones); the other interviews are listed. Doubly coded interviews with no passage in
-      `passages` are refused unless `allow_partial`.
-    """
-    located: dict[str, PassageRef] = {}
-    for side in (b, a):
-        for pid, ref in side.passages.items():
-            if pid not in located or (ref.located and not located[pid].located):
-                located[pid] = ref
-    if passages:
-        for pid, ref in passages.items():
-            old = located.get(pid)
-            located[pid] = PassageRef(pid, ref.doc_id, ref.span, ref.text or (old.text if old else ""),
-                                      ref.question or (old.question if old else ""))
-
-    coverage: dict[str, Any] = {"passages_only_in_a": 0, "passages_only_in_b": 0,
-                                "interviews_only_in_a": [], "interviews_only_in_b": [], "partial": False}
-    notes: list[str] = []
-    if a.kind == "passages" and b.kind == "passages":
-        ids = _match_ids(a, b, located, allow_partial, coverage, notes)
-    elif a.kind == "spans" and b.kind == "spans":
-        ids = _double_coded(a, b, passages, allow_partial, coverage, notes)
-    else:
-        ids = _under_spans(a, b, located, allow_partial, coverage, notes)
-    if not ids:
-        raise DataError(f"{a.name} and {b.name} have no passage in common", path=f"{a.source} vs {b.source}")
-    refs = sorted((located[i] for i in ids), key=lambda r: (r.doc_id or "", r.span.start if r.span else -1, r.id))
-    coverage["n_passages"] = len(refs)
-    return Alignment(refs, list(codes), _label_matrix(a, refs, codes), _label_matrix(b, refs, codes),
-                     _score_matrix(b, refs, codes), coverage, notes)
-
-
-# --- the report ----------------------------------------------------------------------------------
 
 @dataclass
 class AgreementStats:
@@ -706,7 +310,7 @@ def _add_comparison(report: AgreementReport, al: Alignment, c: Coding, groups: S
         raise DataError(f"{len(missing)} of the {len(al.passages)} compared passages are not in {c.name} "
                         f"(first: {missing[0]})", path=c.source,
                         hint="classify the same inputs with both models, so both code the same passages")
-    y_c = _label_matrix(c, al.passages, al.codes)
+    y_c = label_matrix(c, al.passages, al.codes)
     report.comparison = {"name": c.name, "source": c.source, "n_passages": len(al.passages),
                          "statistics": paired_difference(al.y_a, al.y_b, y_c, al.codes, groups,
                                                          n_resamples=n_resamples, seed=seed)}
@@ -726,10 +330,10 @@ def _add_reference(report: AgreementReport, al: Alignment, a: Coding, ref: Codin
         mask = np.array([p.id in ref.labels for p in al.passages])
     if not mask.any():
         raise DataError(f"the reference {ref.name} codes none of the {len(al.passages)} compared passages "
-                        f"(interviews {_docs_list(al.interviews)})", path=ref.source)
+                        f"(interviews {docs_list(al.interviews)})", path=ref.source)
     refs = [p for p, m in zip(al.passages, mask) if m]
     y_a, y_b = al.y_a[mask], al.y_b[mask]
-    y_ref = _label_matrix(ref, refs, al.codes)
+    y_ref = label_matrix(ref, refs, al.codes)
     groups, unit = _groups(refs)
     report.reference = agreement_stats(y_a, y_ref, al.codes, groups, codebook, a_name=a.name, b_name=ref.name,
                                        unit=unit, n_resamples=n_resamples, seed=seed)
