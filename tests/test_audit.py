@@ -11,7 +11,8 @@ import yaml
 from sklearn.metrics import cohen_kappa_score, f1_score, precision_recall_fscore_support
 from typer.testing import CliRunner
 
-from pipeline.audit.compare import Coding, PassageRef, build_report, read_coding
+from pipeline.audit.codings import Coding, PassageRef, read_coding
+from pipeline.audit.report import build_report
 from pipeline.cli import app
 from pipeline.core.codebook import load_codebook
 from pipeline.audit.html import render_report
@@ -360,7 +361,7 @@ def test_read_coding_tells_spans_from_passages(study):
 
 def test_paired_difference_of_two_models_on_the_same_resamples():
     from pipeline.core.agreement import cluster_bootstrap, summary_scores
-    from pipeline.audit.compare import paired_difference
+    from pipeline.audit.report import paired_difference
 
     rng = np.random.default_rng(1)
     gold = (rng.random((60, 3)) < 0.4).astype(int)

@@ -187,7 +187,7 @@ LINE = st.one_of(ROW.map(lambda r: json.dumps(r, allow_nan=True)), st.text(max_s
 
 
 def test_jsonl_tables_of_any_shape_are_read_or_refused_clearly(tmp_path):
-    from pipeline.audit.compare import read_coding
+    from pipeline.audit.codings import read_coding
     from pipeline.core.codebook import load_codebook
     from pipeline.core.gold import read_gold
     from pipeline.passages.prepare import load_transcripts
@@ -233,7 +233,7 @@ CSV_TEXT = st.lists(st.lists(st.text(alphabet=st.sampled_from(list('ab,"\n\r;é 
 
 
 def test_csv_tables_of_any_shape_are_read_or_refused_clearly(tmp_path):
-    from pipeline.audit.compare import read_table
+    from pipeline.core.tables import read_table
     from pipeline.core.csvfile import read_cases
     from pipeline.exchange.pseudonymize import read_user_mapping
 

@@ -13,9 +13,9 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.audit.matrix import (
-    CodedPassages, bias_tests, build_matrix, dummy_design, f_test, heatmap_html, interview_errors, ols,
-)
+from pipeline.audit.bias import bias_tests, dummy_design, f_test, interview_errors, ols
+from pipeline.audit.matrix import CodedPassages, build_matrix
+from pipeline.audit.matrix_html import heatmap_html
 
 runner = CliRunner()
 

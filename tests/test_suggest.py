@@ -14,6 +14,7 @@ from pipeline.cli import app
 from pipeline.core.codebook import load_codebook
 from pipeline.classify.model import save_model
 from pipeline.audit.suggest import suggest, uncertainty_margins
+from pipeline.core.prediction import Prediction
 
 CB = load_codebook()
 CODES = CB.codes
@@ -51,9 +52,9 @@ def test_the_margin_is_the_distance_to_the_nearest_threshold():
 
 
 def test_suggest_ranks_passages_by_margin_and_names_the_code():
-    rows = [{"id": "E01:0-10", "text": "a", "scores": {"x": 0.9, "y": 0.2}},
-            {"id": "E01:10-20", "text": "b", "scores": {"x": 0.55, "y": 0.1}},
-            {"id": "E02:0-10", "text": "c", "scores": {"x": 0.1, "y": 0.31}}]
+    rows = [Prediction("E01:0-10", text="a", scores={"x": 0.9, "y": 0.2}),
+            Prediction("E01:10-20", text="b", scores={"x": 0.55, "y": 0.1}),
+            Prediction("E02:0-10", text="c", scores={"x": 0.1, "y": 0.31})]
     got = suggest(rows, ["x", "y"], [0.5, 0.3], n=2)
     # margins: 0.4 (y: |0.2−0.3| = 0.1 is smaller → 0.1), 0.05 (x), 0.01 (y)
     assert [(s.id, s.code, s.margin) for s in got] == [("E02:0-10", "y", 0.01), ("E01:10-20", "x", 0.05)]
@@ -169,12 +170,13 @@ def test_suggestions_can_be_spread_over_interviews(tmp_path):
             s["tacite"] = base - k * 0.001
             rows.append({"id": f"{doc}:{k * 10}-{k * 10 + 5}", "scores": s})
     th = [0.5] * len(CODES)
-    plain = suggest(rows, CODES, th, n=6)
+    predictions = [Prediction.from_row(r) for r in rows]
+    plain = suggest(predictions, CODES, th, n=6)
     assert [p.id.split(":")[0] for p in plain] == ["A"] * 5 + ["B"]
-    spread = suggest(rows, CODES, th, n=6, per_interview=2)
+    spread = suggest(predictions, CODES, th, n=6, per_interview=2)
     assert [p.id.split(":")[0] for p in spread] == ["A", "A", "B", "B", "C", "C"]
     assert [p.margin for p in spread] == sorted(p.margin for p in spread)
-    assert len(suggest(rows, CODES, th, n=10, per_interview=1)) == 3  # fewer than n when the cap binds
+    assert len(suggest(predictions, CODES, th, n=10, per_interview=1)) == 3  # fewer than n when the cap binds
     pool_path = write_jsonl(tmp_path / "pool.jsonl", rows)
     out = tmp_path / "next.jsonl"
     res = runner.invoke(app, ["suggest", "--model", str(card_only_model(tmp_path)), "--pool", str(pool_path),

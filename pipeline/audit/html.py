@@ -1,4 +1,4 @@
-"""The audit as one self-contained HTML page, drawn from metrics.json (pipeline.audit.compare).
+"""The audit as one self-contained HTML page, drawn from metrics.json (pipeline.audit.report).
 
 No network: the styles are inline and the charts are SVG written here. Every string that comes from
 the data (passage text, names, paths) is HTML-escaped, since passages are whatever users typed.

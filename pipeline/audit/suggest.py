@@ -8,7 +8,6 @@ likely change the model's decisions; each suggestion names the code concerned.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -16,6 +15,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..core.errors import DataError
+from ..core.prediction import Prediction
+from ..core.tables import read_predictions
 
 DEFAULT_N = 50
 
@@ -52,16 +53,15 @@ def uncertainty_margins(scores: np.ndarray, thresholds: np.ndarray) -> tuple[np.
     return gaps[np.arange(len(gaps)), which], which
 
 
-def interview_of(row: dict) -> str:
-    """A passage row's interview: its `doc_id`, else the part of its id before ":"."""
-    doc = row.get("doc_id")
-    return str(doc) if doc else str(row.get("id", "")).split(":")[0]
+def interview_of(p: Prediction) -> str:
+    """A passage's interview: its `doc_id`, else the part of its id before ":"."""
+    return p.doc_id or p.id.split(":")[0]
 
 
-def suggest(rows: Sequence[dict], codes: Sequence[str], thresholds: Sequence[float],
+def suggest(rows: Sequence[Prediction], codes: Sequence[str], thresholds: Sequence[float],
             n: int = DEFAULT_N, per_interview: int | None = None) -> list[Suggestion]:
-    """The `n` rows (each with `id`, `scores` {code: probability}, and ideally `doc_id`, `start`,
-    `end`, `text`) with the smallest margin; ties broken by passage id so the order is reproducible.
+    """The `n` predictions (each with `scores` for every code, and ideally `doc_id`, `start`, `end`,
+    `text`) with the smallest margin; ties broken by passage id so the order is reproducible.
     `per_interview` caps how many come from one interview (its `doc_id`, else the part of the id
     before ":"), so that a batch to code is not one interview's hardest stretch."""
     if n < 1:
@@ -70,10 +70,10 @@ def suggest(rows: Sequence[dict], codes: Sequence[str], thresholds: Sequence[flo
         raise ValueError("per_interview must be at least 1")
     if not rows:
         return []
-    scores = np.array([[float(r["scores"][c]) for c in codes] for r in rows])
+    scores = np.array([[r.scores[c] for c in codes] for r in rows])
     th = np.asarray(thresholds, dtype=float)
     margin, which = uncertainty_margins(scores, th)
-    ranked = sorted(range(len(rows)), key=lambda i: (margin[i], str(rows[i]["id"])))
+    ranked = sorted(range(len(rows)), key=lambda i: (margin[i], rows[i].id))
     if per_interview is None:
         order = ranked[:n]
     else:
@@ -90,38 +90,28 @@ def suggest(rows: Sequence[dict], codes: Sequence[str], thresholds: Sequence[flo
     for rank, i in enumerate(order, 1):
         r, j = rows[i], int(which[i])
         predicted = [c for c, s, t in zip(codes, scores[i], th) if s >= t]
-        out.append(Suggestion(rank, str(r["id"]), r.get("doc_id"), r.get("start"), r.get("end"), codes[j],
-                              round(float(scores[i, j]), 5), float(th[j]), round(float(margin[i]), 5), predicted,
-                              r.get("text") if isinstance(r.get("text"), str) else ""))
+        out.append(Suggestion(rank, r.id, r.doc_id, r.start, r.end, codes[j], round(float(scores[i, j]), 5),
+                              float(th[j]), round(float(margin[i]), 5), predicted, r.text or ""))
     return out
-
-
-def _has_scores(row: dict, codes: Sequence[str]) -> bool:
-    s = row.get("scores")
-    return isinstance(s, dict) and all(
-        isinstance(s.get(c), (int, float)) and not isinstance(s.get(c), bool) and 0 <= s[c] <= 1
-        and not math.isnan(s[c]) for c in codes)
 
 
 @dataclass
 class Pool:
     """The passages to choose from, each with the model's scores."""
 
-    rows: list[dict]
+    rows: list[Prediction]
     n_scored_here: int        # rows the model scored now (the others came with scores)
     notes: list[str]
 
 
-def read_pool(path: str | Path, codes: Sequence[str]) -> tuple[list[dict], list[str]]:
-    """Passages (`codeur prepare` output) or predictions (`codeur classify` output) as rows;
-    a row needs `id`, and `text` unless it already has a score for every code."""
-    from .compare import read_table
-
-    rows, problems = read_table(path, required=("id",))
+def read_pool(path: str | Path, codes: Sequence[str]) -> tuple[list[Prediction], list[str]]:
+    """Passages (`codeur prepare` output) or predictions (`codeur classify` output); a passage
+    needs `id`, and `text` unless it already has a score for every code."""
+    rows, problems = read_predictions(path, required=("id",))
     kept = []
     for r in rows:
-        if not _has_scores(r, codes) and not isinstance(r.get("text"), str):
-            problems.append(f"passage {r.get('id')!r}: no 'text' to score and no 'scores' for every code")
+        if not r.has_scores_for(codes) and r.text is None:
+            problems.append(f"passage {r.id!r}: no 'text' to score and no 'scores' for every code")
             continue
         kept.append(r)
     if not kept:
@@ -131,18 +121,20 @@ def read_pool(path: str | Path, codes: Sequence[str]) -> tuple[list[dict], list[
     return kept, problems
 
 
-def score_pool(rows: list[dict], codes: Sequence[str], load_model: Callable[[], Any], *,
+def score_pool(rows: list[Prediction], codes: Sequence[str], load_model: Callable[[], Any], *,
                model_name: str | None = None, on_batch: Callable[[int], None] | None = None) -> Pool:
     """Scores for every row: rows that already carry a score for each code keep them (the model is
     not run again); the others are classified with the model, loaded only if needed."""
     from ..classify.batch import classify_rows
 
-    todo = [r for r in rows if not _has_scores(r, codes)]
+    todo = [r for r in rows if not r.has_scores_for(codes)]
     notes = []
     if todo:
-        classify_rows(load_model(), todo, on_batch=on_batch)
+        scored = classify_rows(load_model(), [r.to_row() for r in todo], on_batch=on_batch)
+        for r, row in zip(todo, scored):
+            r.codes, r.scores, r.model = row["codes"], row["scores"], row["model"]
     scored_here = {id(r) for r in todo}
-    others = {str(r["model"]) for r in rows if id(r) not in scored_here and r.get("model")}
+    others = {r.model for r in rows if id(r) not in scored_here and r.model}
     if model_name and others - {model_name}:
         notes.append(f"the pool's scores come from {', '.join(sorted(others))}; the thresholds from {model_name}")
     return Pool(rows, len(todo), notes)

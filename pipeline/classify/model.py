@@ -70,8 +70,8 @@ class TrainedModel:
         return (probs >= self.thresholds[None, :]).astype(np.int8)
 
 
-def load_model(path: str | Path) -> TrainedModel:
-    path = Path(path)
+def _read_card(path: Path) -> dict[str, Any]:
+    """The model card of a model directory, with the fields every reader relies on checked."""
     if path.is_file():
         raise ModelError("is a file, not a model directory", path=str(path),
                          hint="give the folder written by `codeur train --out`")
@@ -102,18 +102,41 @@ def load_model(path: str | Path) -> TrainedModel:
     if card["backend"] not in REGISTRY:
         raise ModelError(f"{CARD}: unknown backend {card['backend']!r}", path=str(path),
                          hint=f"backends: {', '.join(REGISTRY)}")
-    cls = backend_class(card["backend"])
-    params = cls.check_params(card.get("params", {}), where=str(path / CARD), prefix=("params",), error=ModelError)
-    refuse = getattr(cls, "refuse_unsafe", None)  # pickle files of older versions, named as such
-    if refuse is not None and (path / "backend").is_dir():
-        refuse(path / "backend")
-    check_files(path, card)
+    return card
+
+
+def _read_codebook(path: Path, card: dict[str, Any]) -> Codebook:
+    """The codebook the model was trained with, checked against the hash in its card."""
     try:
         codebook = load_config(path / "codebook.yaml", Codebook, what="model's codebook")
     except ConfigError as e:
         raise ModelError(f"codebook.yaml: {e.reason}", path=str(path), hint=_RETRAIN) from None
     if codebook.content_hash() != card["codebook_hash"]:
         raise ModelError("the model's codebook.yaml does not match the hash in its model card", path=str(path))
+    return codebook
+
+
+def read_model_card(path: str | Path) -> tuple[dict[str, Any], Codebook]:
+    """The model card and codebook of a model directory, without loading the backend (what the audit
+    and `codeur suggest` need: the name, thresholds and codebook). The card's `name` defaults to the
+    folder's name."""
+    path = Path(path)
+    card = _read_card(path)
+    codebook = _read_codebook(path, card)
+    card.setdefault("name", path.name)
+    return card, codebook
+
+
+def load_model(path: str | Path) -> TrainedModel:
+    path = Path(path)
+    card = _read_card(path)
+    cls = backend_class(card["backend"])
+    params = cls.check_params(card.get("params", {}), where=str(path / CARD), prefix=("params",), error=ModelError)
+    refuse = getattr(cls, "refuse_unsafe", None)  # pickle files of older versions, named as such
+    if refuse is not None and (path / "backend").is_dir():
+        refuse(path / "backend")
+    check_files(path, card)
+    codebook = _read_codebook(path, card)
     try:
         backend = cls.load(path / "backend", card["labels"], params)
     except CodeurError:

@@ -38,7 +38,7 @@ def _names(names: Optional[str]) -> tuple[Optional[str], Optional[str]]:
 
 
 def _codebook_and_card(model_dir: Optional[Path], codebook_path: Optional[Path]):
-    from ..audit.compare import read_model_card
+    from ..classify.model import read_model_card
     from ..core.codebook import load_codebook
 
     if model_dir is None:
@@ -55,7 +55,8 @@ def run_audit(a_path: Path, b_path: Path, out_dir: Path, *, a_name: Optional[str
               codebook_path: Optional[Path], allow_partial: bool, n_boot: int, seed: int,
               cases: Optional[Path] = None, by: Optional[str] = None, compare: Optional[Path] = None) -> int:
     """Shared by `evaluate` and `audit`: read, compare, write, print the headline; return the exit code."""
-    from ..audit.compare import build_report, headline_lines, read_coding, read_passage_refs, write_audit
+    from ..audit.codings import read_coding, read_passage_refs
+    from ..audit.report import build_report, headline_lines, write_audit
 
     if n_boot < 0:
         raise DataError(f"--bootstrap {n_boot}: give a number of resamples ≥ 0 (0: no intervals)")
@@ -102,20 +103,23 @@ def _case_matrix(gold_path: Path, pred_path: Path, out_dir: Path, codebook, case
     """The case matrix of `codeur matrix`, human (gold spans) and machine side by side, for the report;
     also written as matrix.csv and bias.csv beside it."""
     from ..core.gold import coders, read_gold
-    from ..audit.matrix import BIAS_COLUMNS, MATRIX_COLUMNS, read_cases, report_section, write_csv
-    from ..core.tables import read_rows
+    from ..audit.bias import BIAS_COLUMNS
+    from ..audit.matrix import MATRIX_COLUMNS, write_csv
+    from ..audit.matrix_html import report_section
+    from ..core.csvfile import read_cases
+    from ..core.tables import read_predictions
 
     attributes = [a.strip() for a in by.split(",") if a.strip()]
     cases = cases or Path("corpus/cases.csv")
     case_table = read_cases(cases)
-    rows = read_rows(pred_path, required=("id", "doc_id", "codes")).rows
+    predictions, _ = read_predictions(pred_path, required=("id", "doc_id", "codes"))  # unreadable rows left out
     spans = None
     try:
         groups = coders(read_gold(gold_path))
         spans = groups.get("coder1") or next(iter(groups.values()))
     except CodeurError:  # passage-level gold: the matrix shows the machine side only
         spans = None
-    fragment, matrix_rows, bias_rows = report_section(rows, spans, case_table, attributes, codebook,
+    fragment, matrix_rows, bias_rows = report_section(predictions, spans, case_table, attributes, codebook,
                                                       where=str(cases))
     write_csv(out_dir / "matrix.csv", matrix_rows, MATRIX_COLUMNS)
     if bias_rows:
@@ -201,8 +205,7 @@ def suggest_cmd(
                                                 "one interview, to spread the batch over interviews."),
 ):
     """The passages the model is least sure of, to code next: smallest |score − threshold| over codes."""
-    from ..audit.compare import read_model_card
-    from ..classify.model import load_model
+    from ..classify.model import load_model, read_model_card
     from ..audit.suggest import interview_of, read_pool, score_pool, suggest
     from ..core.tables import write_rows
 
@@ -243,7 +246,7 @@ def suggest_cmd(
 @user_errors
 def headline(metrics: Path = typer.Argument(..., help="metrics.json written by `codeur evaluate` or `audit`.")):
     """Print the headline figures of an audit and where its report is."""
-    from ..audit.compare import headline_lines, read_metrics
+    from ..audit.report import headline_lines, read_metrics
     from ..core.errors import DataError
 
     data = read_metrics(metrics)

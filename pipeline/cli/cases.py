@@ -146,9 +146,11 @@ def matrix(
     human and machine side by side; and whether the machine's errors depend on the attributes."""
     from ..core.codebook import load_codebook
     from ..core.gold import coders as by_coder, read_gold
-    from ..audit.matrix import (ALL, BIAS_COLUMNS, MATRIX_COLUMNS, bias_tests, build_matrix, check_attributes,
-                         coded_passages, interview_errors, matrix_page, read_cases, write_csv)
-    from ..audit.compare import read_table
+    from ..audit.bias import BIAS_COLUMNS, bias_tests, interview_errors
+    from ..audit.matrix import ALL, MATRIX_COLUMNS, build_matrix, check_attributes, coded_passages, write_csv
+    from ..audit.matrix_html import matrix_page
+    from ..core.csvfile import read_cases
+    from ..core.tables import read_predictions
 
     if measure not in ("interviews", "passages"):
         raise CodeurError(f"--measure {measure!r}: use 'interviews' or 'passages'")
@@ -171,15 +173,15 @@ def matrix(
     cb.check_codes(wanted, where="--codes")
     dims = {c: cb.dimension_of(c) for c in wanted}
 
-    rows, errors = read_table(pred, required=("id", "doc_id", "codes"))  # JSONL, Parquet or CSV
+    predictions, errors = read_predictions(pred, required=("id", "doc_id", "codes"))  # JSONL, Parquet or CSV
     if errors:
         raise DataError(errors[0], path=str(pred), hint=f"{len(errors)} bad line(s)")
-    if not rows:
+    if not predictions:
         raise DataError("no coded passage", path=str(pred))
-    unknown_docs = sorted({str(r["doc_id"]) for r in rows} - set(case_table))
-    rows = [r for r in rows if str(r["doc_id"]) in case_table
-            and all(case_table[str(r["doc_id"])].get(k) == v for k, v in filters)]
-    if not rows:
+    unknown_docs = sorted({p.doc_id for p in predictions} - set(case_table))
+    predictions = [p for p in predictions if p.doc_id in case_table
+                   and all(case_table[p.doc_id].get(k) == v for k, v in filters)]
+    if not predictions:
         raise DataError("no passage left once joined with the case attributes", path=str(cases),
                         hint="check that doc_id values match, and the --where filters")
     spans = None
@@ -195,8 +197,8 @@ def matrix(
                             hint=f"coders: {', '.join(sorted(groups))}")
         spans = groups[chosen]
         cb.check_codes({c for s in spans for c in s.codes}, where=str(gold))
-    cb.check_codes({c for r in rows for c in _codes_of(r, pred)}, where=str(pred))
-    coded = coded_passages(rows, spans, where=str(pred))
+    cb.check_codes({c for p in predictions for c in p.labels}, where=str(pred))
+    coded = coded_passages(predictions, spans, where=str(pred))
     table_rows = build_matrix(coded, case_table, attributes, wanted, dims, min_passages=min_passages)
     write_csv(out_dir / "matrix.csv", table_rows, MATRIX_COLUMNS)
     notes = [f"{len(coded.docs())} interview(s), {len(coded.ids)} passage(s)"
@@ -233,8 +235,3 @@ def matrix(
     if unknown_docs:
         err.print(f"[yellow]{len(unknown_docs)} interview(s) have no row in {cases}[/]", highlight=False)
 
-
-def _codes_of(row: dict, where: Path) -> list[str]:
-    from ..audit.matrix import parse_codes
-
-    return parse_codes(row.get("codes"), where=str(where))

@@ -77,7 +77,7 @@ def export_qdpx(
                                            help="A folder written by `codeur import-qdpx --out`: write that project "
                                                 "back unchanged, with the predictions added as a user of their own."),
     pred: Optional[Path] = typer.Option(None, "--pred",
-                                        help="Predictions from `codeur classify` (.jsonl or .parquet)."),
+                                        help="Predictions from `codeur classify` (.jsonl, .csv or .parquet)."),
     gold: Optional[Path] = typer.Option(None, "--gold", help="Gold spans (a .jsonl or a folder of them): each "
                                                              "coder becomes a user of the project (not with --project: "
                                                              "its human coding is already there)."),

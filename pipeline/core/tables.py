@@ -1,6 +1,8 @@
-"""Stage files: passages and predictions as JSONL (default) or Parquet, with a declared schema.
+"""Stage files: passages and predictions as JSONL (default), Parquet or CSV, with a declared schema.
 
-Each stage writes a file the next one reads, so a user can stop, inspect and resume anywhere.
+Each stage writes a file the next one reads, so a user can stop, inspect and resume anywhere. Tables
+live here: `write_rows` writes them, `read_rows` (JSONL, Parquet) and `read_table` (also CSV as
+`write_rows` wrote it) read them back, `read_passages` and `read_predictions` as typed records.
 """
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .atomic import atomic_path, write_jsonl
+from .csvfile import read_csv
 from .errors import DataError
-from .transcript import Passage, Transcript
+from .prediction import Prediction
+from .transcript import Passage, Transcript, row_problem
 
 PASSAGE_SCHEMA = pa.schema([
     pa.field("id", pa.string(), nullable=False),
@@ -114,36 +118,6 @@ class RowsRead:
     errors: list[str] = field(default_factory=list)  # "line N: reason", for lines that were skipped
 
 
-def row_problem(obj: dict) -> str | None:
-    """Why a table row cannot be used as it is, or None: ids must be strings or whole numbers (never a
-    list, so two rows can be told apart), texts strings, offsets whole numbers with 0 <= start <= end."""
-    if "id" in obj:
-        i = obj["id"]
-        if isinstance(i, bool) or not isinstance(i, (str, int)) or i == "":
-            return f"'id' must be a non-empty string or a whole number, not {_kind(i)}"
-    for key in ("doc_id", "doc"):
-        if key in obj and (not isinstance(obj[key], str) or not obj[key]):
-            return f"{key!r} must be a non-empty string, not {_kind(obj[key])}"
-    if "text" in obj and not isinstance(obj["text"], str):
-        return f"'text' must be a string, not {_kind(obj['text'])}"
-    bounds = [obj.get(k) for k in ("start", "end")]
-    if any(k in obj for k in ("start", "end")):
-        if any(isinstance(b, bool) or not isinstance(b, int) for b in bounds):
-            return (f"'start' and 'end' must be whole numbers (character offsets), not "
-                    f"{_kind(bounds[0])} and {_kind(bounds[1])}")
-        start, end = bounds
-        if not 0 <= start <= end:
-            return f"impossible offsets: start {start}, end {end} (0 <= start <= end expected)"
-    return None
-
-
-def _kind(value) -> str:
-    if value is None:
-        return "null"
-    shown = json.dumps(value, ensure_ascii=False, default=str)
-    return f"{type(value).__name__} {shown[:40]}"
-
-
 def read_rows(path: str | Path, *, required: Sequence[str] = ("id", "text")) -> RowsRead:
     """Read a JSONL or Parquet table. Malformed JSONL lines, and rows whose ids, offsets or text are of the
     wrong kind (`row_problem`), are reported by line (row) number and skipped."""
@@ -214,6 +188,65 @@ def read_passages(path: str | Path) -> tuple[list[Passage], list[str]]:
         except (KeyError, TypeError, ValueError) as e:
             got.errors.append(f"passage {r.get('id')!r}: {e}")
     return passages, got.errors
+
+
+def _parse_cell(column: str, value: str):
+    """A CSV cell as `write_rows` wrote it (`codeur classify` output): offsets as integers, lists and
+    dicts as JSON; `codes` not written as a JSON list ("a;b") is left to `Prediction.from_row`."""
+    if value.strip() == "":
+        return None
+    value = from_spreadsheet_text(value)
+    if column in ("start", "end", "n_words"):
+        return int(value)
+    if column in ("scores", "turns") or (column == "codes" and value.lstrip().startswith("[")):
+        return json.loads(value)
+    return value
+
+
+def read_table(path: str | Path, *, required: Sequence[str]) -> tuple[list[dict], list[str]]:
+    """Rows of a JSONL, Parquet or CSV table (CSV as `write_rows` writes it: lists and dicts
+    JSON-encoded). Malformed rows are skipped and reported as "line N: reason"."""
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        got = read_rows(path, required=required)
+        return got.rows, got.errors
+    if not path.exists():
+        raise DataError("file not found", path=str(path))
+    rows: list[dict] = []
+    errors: list[str] = []
+    seen: set = set()
+    _, table = read_csv(path, what="coding table", required=required, multiline=True)
+    for n, raw in table:
+        try:
+            row = {k: _parse_cell(k, v or "") for k, v in raw.items() if k is not None}
+        except (ValueError, json.JSONDecodeError) as e:
+            errors.append(f"line {n}: unreadable value ({e})")
+            continue
+        problem = row_problem(row)
+        if problem:
+            errors.append(f"line {n}: {problem}")
+            continue
+        if row.get("id") in seen:
+            errors.append(f"line {n}: duplicate id {row.get('id')!r}")
+            continue
+        seen.add(row.get("id"))
+        rows.append(row)
+    return rows, errors
+
+
+def read_predictions(path: str | Path, *, required: Sequence[str] = ("id",)) -> tuple[list[Prediction], list[str]]:
+    """The rows of a JSONL, Parquet or CSV table (`codeur classify` output, a corpus export, a pool of
+    passages) as `Prediction`s. Rows lacking a `required` field or that `Prediction.from_row` refuses
+    are skipped and reported, "line N: reason" or "passage 'ID': reason"; the caller decides whether
+    a skipped row is an error."""
+    rows, problems = read_table(path, required=required)
+    out: list[Prediction] = []
+    for r in rows:
+        try:
+            out.append(Prediction.from_row(r))
+        except ValueError as e:
+            problems.append(f"passage {str(r.get('id'))!r}: {e}")
+    return out, problems
 
 
 def _parse_line(n: int, line: str) -> tuple[dict | None, str | None]:

@@ -2,9 +2,11 @@
 
 `Transcript.text` is the canonical plain text of the document (decoded, line endings normalised
 to "\\n"). Every turn, passage, gold span and prediction points into it with a `Span`.
+`row_problem` says why a passage (or prediction) row read from a table cannot be used.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -142,3 +144,33 @@ class Passage:
 def passage_id(doc_id: str, span: Span) -> str:
     """Passage ids name their location, so a researcher can find the passage from the id alone."""
     return f"{doc_id}:{span.start}-{span.end}"
+
+
+def row_problem(obj: dict) -> str | None:
+    """Why a table row cannot be used as it is, or None: ids must be strings or whole numbers (never a
+    list, so two rows can be told apart), texts strings, offsets whole numbers with 0 <= start <= end."""
+    if "id" in obj:
+        i = obj["id"]
+        if isinstance(i, bool) or not isinstance(i, (str, int)) or i == "":
+            return f"'id' must be a non-empty string or a whole number, not {_kind(i)}"
+    for key in ("doc_id", "doc"):
+        if key in obj and (not isinstance(obj[key], str) or not obj[key]):
+            return f"{key!r} must be a non-empty string, not {_kind(obj[key])}"
+    if "text" in obj and not isinstance(obj["text"], str):
+        return f"'text' must be a string, not {_kind(obj['text'])}"
+    bounds = [obj.get(k) for k in ("start", "end")]
+    if any(k in obj for k in ("start", "end")):
+        if any(isinstance(b, bool) or not isinstance(b, int) for b in bounds):
+            return (f"'start' and 'end' must be whole numbers (character offsets), not "
+                    f"{_kind(bounds[0])} and {_kind(bounds[1])}")
+        start, end = bounds
+        if not 0 <= start <= end:
+            return f"impossible offsets: start {start}, end {end} (0 <= start <= end expected)"
+    return None
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    shown = json.dumps(value, ensure_ascii=False, default=str)
+    return f"{type(value).__name__} {shown[:40]}"

@@ -51,6 +51,7 @@ from ..core.atomic import atomic_open, atomic_path, write_jsonl
 from ..core.codebook import Codebook
 from ..core.errors import CodeurError, DataError, GoldError, InputFileError
 from ..core.gold import GoldSpan
+from ..core.prediction import Prediction
 from .qdc import (PROJECT_NS, CodebookImport, append_code_tree, code_guid, content_guid, guid_key, kid,
                   kids, local, origin_string, parse_xml, read_code_tree, tree_to_codebook,
                   write_codebook_yaml, write_mapping, xml_document)
@@ -626,39 +627,32 @@ def load_transcripts_for_export(path: str | Path) -> dict[str, Transcript]:
     return {t.doc_id: t for t in transcripts}
 
 
-def predicted_spans(rows: Sequence[dict], transcripts: Mapping[str, Transcript], codebook: Codebook, *,
-                    where: str, min_score: float | None = None, user: str | None = None) -> list[CodedSpan]:
-    """Prediction rows (`codeur classify` output) with codes → coded spans of the model's User."""
+def predicted_spans(predictions: Sequence[Prediction], transcripts: Mapping[str, Transcript], codebook: Codebook,
+                    *, where: str, min_score: float | None = None, user: str | None = None) -> list[CodedSpan]:
+    """Predictions (`codeur classify` output) with codes → coded spans of the model's User."""
     out = []
-    for n, row in enumerate(rows, 1):
-        try:
-            doc, start, end = str(row["doc_id"]), int(row["start"]), int(row["end"])
-            codes = row.get("codes") or []
-            if not isinstance(codes, list):
-                raise TypeError("'codes' is not a list")
-        except (KeyError, TypeError, ValueError) as e:
-            raise DataError(f"row {n}: not a prediction with doc_id, start, end, codes ({e})", path=where) from None
+    for n, p in enumerate(predictions, 1):
+        if not p.located:
+            raise DataError(f"row {n}: not a prediction with doc_id, start, end, codes", path=where)
+        doc, start, end, codes = p.doc_id, p.start, p.end, p.codes or []
         tr = transcripts.get(doc)
         if tr is None:
             raise DataError(f"row {n}: document {doc!r} has no transcript", path=where,
                             hint="pass the transcripts the passages came from with --transcripts")
         if not 0 <= start <= end <= len(tr.text):
             raise DataError(f"row {n}: offsets {start}-{end} out of range for {doc!r}", path=where)
-        if isinstance(row.get("text"), str) and tr.text[start:end] != row["text"]:
+        if p.text is not None and tr.text[start:end] != p.text:
             raise DataError(f"row {n}: the passage text differs from the transcript at {start}-{end} (was the "
                             "transcript changed after classify?)", path=where)
         codebook.check_codes(codes, where=f"{where} row {n}")
-        scores = row.get("scores") or {}
+        scores = p.scores or {}
         if min_score is not None:
-            codes = [c for c in codes if isinstance(scores, dict) and isinstance(scores.get(c), (int, float))
-                     and scores[c] >= min_score]
+            codes = [c for c in codes if c in scores and scores[c] >= min_score]
         if not codes:
             continue
-        note = ""
-        if isinstance(scores, dict) and scores:
-            shown = ", ".join(f"{c} {scores[c]:.2f}" for c in codes if isinstance(scores.get(c), (int, float)))
-            note = f"{row.get('model') or 'codeur'}: {shown}" if shown else ""
-        out.append(CodedSpan(user or str(row.get("model") or "codeur"), doc, Span(start, end), tuple(codes), note))
+        shown = ", ".join(f"{c} {scores[c]:.2f}" for c in codes if c in scores)
+        note = f"{p.model or 'codeur'}: {shown}" if shown else ""
+        out.append(CodedSpan(user or p.model or "codeur", doc, Span(start, end), tuple(codes), note))
     return out
 
 
@@ -694,7 +688,7 @@ def export_project(pred: str | Path | None, out: str | Path, *, transcripts: str
     The sources are the documents the model read (coded or not) and those a coder coded; gold alone
     exports every transcript. Transcripts left out are named in the report's notes."""
     from ..core.gold import read_gold
-    from ..core.tables import read_rows
+    from ..core.tables import read_predictions
 
     if positions not in POSITIONS:
         raise DataError(f"unknown position convention {positions!r}", hint=f"use one of {', '.join(POSITIONS)}")
@@ -704,11 +698,11 @@ def export_project(pred: str | Path | None, out: str | Path, *, transcripts: str
     coded: list[CodedSpan] = []
     wanted: set[str] = set()
     if pred is not None:
-        got = read_rows(pred, required=("doc_id", "start", "end", "codes"))
-        if got.errors:
-            raise DataError(got.errors[0], path=str(pred))
-        coded = predicted_spans(got.rows, docs, codebook, where=str(pred), min_score=min_score, user=user)
-        wanted = {str(r["doc_id"]) for r in got.rows}
+        predictions, errors = read_predictions(pred, required=("doc_id", "start", "end", "codes"))
+        if errors:
+            raise DataError(errors[0], path=str(pred))
+        coded = predicted_spans(predictions, docs, codebook, where=str(pred), min_score=min_score, user=user)
+        wanted = {p.doc_id for p in predictions}
     gold_spans = read_gold(gold) if gold is not None else []
     coded += gold_coded_spans(gold_spans, docs, codebook, where=str(gold))
     wanted = wanted | {g.doc_id for g in gold_spans} if pred is not None else set(docs)

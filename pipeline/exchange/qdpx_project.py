@@ -28,6 +28,7 @@ from typing import Mapping, Sequence
 
 from ..core.atomic import atomic_open, atomic_path
 from ..core.errors import DataError, InputFileError
+from ..core.prediction import Prediction
 from .qdc import content_guid, guid_key, kid, kids, local, parse_xml
 from ..ingest.readers.encoding import normalise_newlines
 
@@ -334,7 +335,7 @@ class KeptExportReport:
     notes: list[str]
 
 
-def _rows_to_selections(rows: Sequence[dict], kept: KeptProject, texts: Mapping[str, SourceText], *,
+def _rows_to_selections(predictions: Sequence[Prediction], kept: KeptProject, texts: Mapping[str, SourceText], *,
                         convention: str, min_score: float | None, user: str | None, where: str,
                         notes: list[str]) -> tuple[list[MachineSelection], int]:
     from .positions import position_writer
@@ -350,14 +351,10 @@ def _rows_to_selections(rows: Sequence[dict], kept: KeptProject, texts: Mapping[
                          f"machine codings go to {'/'.join(recs[0]['path'])!r}")
     writers = {}
     out, below = [], 0
-    for n, row in enumerate(rows, 1):
-        try:
-            doc, start, end = str(row["doc_id"]), int(row["start"]), int(row["end"])
-            codes = row.get("codes") or []
-            if not isinstance(codes, list):
-                raise TypeError("'codes' is not a list")
-        except (KeyError, TypeError, ValueError) as e:
-            raise DataError(f"row {n}: not a prediction with doc_id, start, end, codes ({e})", path=where) from None
+    for n, p in enumerate(predictions, 1):
+        if not p.located:
+            raise DataError(f"row {n}: not a prediction with doc_id, start, end, codes", path=where)
+        doc, start, end, codes = p.doc_id, p.start, p.end, p.codes or []
         src = by_doc.get(doc)
         if src is None:
             raise DataError(f"row {n}: document {doc!r} is not a text source of the kept project", path=where,
@@ -368,10 +365,10 @@ def _rows_to_selections(rows: Sequence[dict], kept: KeptProject, texts: Mapping[
         st = texts[guid_key(src["guid"])]
         if not 0 <= start <= end <= len(st.normalised):
             raise DataError(f"row {n}: offsets {start}-{end} out of range for {doc!r}", path=where)
-        if isinstance(row.get("text"), str) and st.normalised[start:end] != row["text"]:
+        if p.text is not None and st.normalised[start:end] != p.text:
             raise DataError(f"row {n}: the passage text differs from the project's source at {start}-{end} (was "
                             "the transcript changed after the import?)", path=where)
-        scores = row.get("scores") if isinstance(row.get("scores"), dict) else {}
+        scores = p.scores or {}
         chosen = []
         for code in codes:
             recs = guids_of.get(code)
@@ -379,7 +376,6 @@ def _rows_to_selections(rows: Sequence[dict], kept: KeptProject, texts: Mapping[
                 raise DataError(f"row {n}: code {code!r} is no code of the kept project", path=where,
                                 hint="train on the codebook.yaml that `codeur import-qdpx` wrote")
             score = scores.get(code)
-            score = float(score) if isinstance(score, (int, float)) else None
             if min_score is not None and (score is None or score < min_score):
                 below += 1
                 continue
@@ -391,7 +387,7 @@ def _rows_to_selections(rows: Sequence[dict], kept: KeptProject, texts: Mapping[
             writers[key] = position_writer(st.original, convention)
         pos = writers[key]
         a, b = st.original_index(start), st.original_index(end)
-        model = str(row.get("model") or "model")
+        model = p.model or "model"
         out.append(MachineSelection(key, user or f"codeur {model}", pos(a), pos(b),
                                     excerpt(st.normalised[start:end]), chosen))
     return out, below
@@ -523,7 +519,7 @@ def export_kept_project(project_dir: str | Path, out: str | Path, *, pred: str |
     """The kept project with codeur's codings (if `pred`) added as their own user(s), written to `out`."""
     from .archive import QdpxArchive
     from .positions import POSITIONS
-    from ..core.tables import read_rows
+    from ..core.tables import read_predictions
 
     kept = load_kept_project(project_dir)
     convention = positions or kept.convention
@@ -549,9 +545,9 @@ def export_kept_project(project_dir: str | Path, out: str | Path, *, pred: str |
         selections: list[MachineSelection] = []
         below = 0
         if pred is not None:
-            got = read_rows(pred, required=("doc_id", "start", "end", "codes"))
-            if got.errors:
-                raise DataError(got.errors[0], path=str(pred))
+            predictions, errors = read_predictions(pred, required=("doc_id", "start", "end", "codes"))
+            if errors:
+                raise DataError(errors[0], path=str(pred))
             inline = {guid_key(s.get("guid")): (kid(s, "PlainTextContent").text or "")
                       for s in (kid(root, "Sources") if kid(root, "Sources") is not None else [])
                       if kid(s, "PlainTextContent") is not None}
@@ -567,7 +563,7 @@ def export_kept_project(project_dir: str | Path, out: str | Path, *, pred: str |
                 if text is None:
                     raise DataError(f"source {s['name']!r} cannot be read back from the kept project", path=where)
                 texts[key] = SourceText(text)
-            selections, below = _rows_to_selections(got.rows, kept, texts, convention=convention,
+            selections, below = _rows_to_selections(predictions, kept, texts, convention=convention,
                                                     min_score=min_score, user=user, where=str(pred), notes=notes)
         new_qde, added, codings, already = add_machine_coding(qde, selections, path=where, notes=notes)
         out = Path(out)
