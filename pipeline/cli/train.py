@@ -90,7 +90,7 @@ def classify(
     max_line_chars: Optional[int] = MAX_LINE_CHARS,
 ):
     """Code passages with a trained model: add `codes` and `scores` to each passage."""
-    from ..classify.batch import classify_rows, context_note, gather_rows
+    from ..classify.batch import classify_rows, gather_rows
     from ..classify.model import check_codebook, load_model
     from ..core.tables import output_format, write_rows
 
@@ -105,14 +105,8 @@ def classify(
         check_codebook(model, codebook)
         got = gather_rows(inputs, strict=strict)
         if not got.rows:
-            for p in got.problems:
-                err.print(f"[red]skipped[/] {p}", highlight=False, soft_wrap=True)
-            if got.reports:
-                summarise(got.reports)
-            raise CodeurError("no passage to classify", hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
-        note = context_note(model, got.rows)
-        if note:
-            err.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+            _nothing_to_classify(got.problems, got.reports)
+        _warn_if_no_context(model, got.rows)
         with progress() as prog:
             task = prog.add_task("classify", total=len(got.rows))
             rows = classify_rows(model, got.rows, batch_size=batch_size, n_process=n_process,
@@ -132,7 +126,6 @@ def _classify_dask(inputs, model_dir, out_path, fmt, codebook, batch_size, stric
     """`codeur classify --engine dask`: the same rows as the single-process run, from partitions
     done on Dask workers and kept beside the output until it is written."""
     from ..classify import engine as dask_engine
-    from ..classify.batch import context_note
     from ..classify.model import check_codebook, load_model
     from ..core.tables import write_rows
 
@@ -144,14 +137,8 @@ def _classify_dask(inputs, model_dir, out_path, fmt, codebook, batch_size, stric
             run = dask_engine.classify(inputs, model=model, out=out_path, strict=strict, batch_size=batch_size,
                                        opts=opts, note=_note, on_partition=on_partition)
         if not run.rows:
-            for p in run.problems:
-                err.print(f"[red]skipped[/] {p}", highlight=False, soft_wrap=True)
-            if run.reports:
-                summarise(run.reports)
-            raise CodeurError("no passage to classify", hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
-        note = context_note(model, run.rows)
-        if note:
-            err.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+            _nothing_to_classify(run.problems, run.reports)
+        _warn_if_no_context(model, run.rows)
         write_rows(out_path, run.rows, fmt=fmt)
         run.store.discard()
         out.print(f"wrote {len(run.rows)} coded passage(s) to {out_path} ({len(run.computed)} of "
@@ -163,3 +150,19 @@ def _classify_dask(inputs, model_dir, out_path, fmt, codebook, batch_size, stric
         out.print(f"{len(run.problems)} line(s) skipped.")
         code = max(code, 1)
     raise typer.Exit(code)
+
+
+def _nothing_to_classify(problems, reports) -> None:
+    for p in problems:
+        err.print(f"[red]skipped[/] {p}", highlight=False, soft_wrap=True)
+    if reports:
+        summarise(reports)
+    raise CodeurError("no passage to classify", hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
+
+
+def _warn_if_no_context(model, rows) -> None:
+    from ..classify.batch import context_note
+
+    note = context_note(model, rows)
+    if note:
+        err.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)

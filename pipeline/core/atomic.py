@@ -65,7 +65,12 @@ def check_output(path: str | os.PathLike) -> None:
     """Refuse, before any work, an output path that cannot be written or must not be replaced."""
     path = Path(path)
     _check_target(path)
-    folder = path.absolute().parent
+    _check_writable_from(path.absolute().parent, path)
+
+
+def _check_writable_from(folder: Path, path: Path) -> None:
+    """The nearest existing folder at or above `folder` (where the output will be created) must be
+    a writable folder."""
     while not os.path.lexists(folder):
         folder = folder.parent
     if not folder.is_dir():
@@ -91,15 +96,7 @@ def check_output_dir(path: str | os.PathLike) -> None:
             raise CodeurError("the output folder is a symbolic link; give the real folder's path", path=str(path))
         if not stat.S_ISDIR(st.st_mode):
             raise CodeurError("the output path is a file, not a folder", path=str(path), hint="choose another --out")
-    folder = path.absolute() if st is not None else path.absolute().parent
-    while not os.path.lexists(folder):
-        folder = folder.parent
-    if not folder.is_dir():
-        raise CodeurError(f"cannot write the output: {folder} is a file, not a folder", path=str(path),
-                          hint="choose another --out")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise CodeurError(f"cannot write the output: the folder {folder} is not writable", path=str(path),
-                          hint="choose another --out, or change the folder's permissions")
+    _check_writable_from(path.absolute() if st is not None else path.absolute().parent, path)
 
 
 def lock_path(path: str | os.PathLike) -> Path:
