@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from ..core.errors import CodeurError
+from ..core.errors import CodeurError, EmptyInputError
 from .app import (ENGINE_HELP, FRESH_HELP, MAX_FILE_MB, MAX_LINE_CHARS, SCHEDULER_HELP, SLURM_HELP, WORKERS_HELP,
                   _note, app, engine_options, err, limited, out, partition_progress,
                   progress, summarise, user_errors, writes, writing)
@@ -109,7 +109,8 @@ def classify(
                 err.print(f"[red]skipped[/] {p}", highlight=False, soft_wrap=True)
             if got.reports:
                 summarise(got.reports)
-            raise CodeurError("no passage to classify", hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
+            raise EmptyInputError("no passage to classify",
+                                  hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
         note = context_note(model, got.rows)
         if note:
             err.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
@@ -148,7 +149,8 @@ def _classify_dask(inputs, model_dir, out_path, fmt, codebook, batch_size, stric
                 err.print(f"[red]skipped[/] {p}", highlight=False, soft_wrap=True)
             if run.reports:
                 summarise(run.reports)
-            raise CodeurError("no passage to classify", hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
+            raise EmptyInputError("no passage to classify",
+                                  hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
         note = context_note(model, run.rows)
         if note:
             err.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
