@@ -1,6 +1,7 @@
 """Error codes differ by cause (pipeline/core/errors.py) and the README lists each of them."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,81 @@ def test_a_malformed_table_and_a_bad_case_table_say_which(tmp_path):
         read_cases(cases)
     with pytest.raises(errors.DataError):  # what callers catch still catches it
         read_cases(cases)
+
+
+# --- end to end: distinct causes print distinct codes ------------------------------------------------
+
+def _jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _codeur(*args):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def _predictions(tmp_path: Path, docs=("E1", "E2")) -> Path:
+    from pipeline.core.codebook import load_codebook
+
+    code = load_codebook().codes[0]
+    rows = []
+    for doc in docs:
+        offset = 0
+        for k in range(3):
+            text = f"Passage {k} de {doc}, on parle machines."
+            rows.append({"id": f"{doc}:{offset}-{offset + len(text)}", "doc_id": doc, "start": offset,
+                         "end": offset + len(text), "text": text, "codes": [code] if k == 0 else [],
+                         "scores": {code: 0.9 if k == 0 else 0.1}})
+            offset += len(text) + 2
+    return _jsonl(tmp_path / "pred.jsonl", rows)
+
+
+def test_evaluate_with_gold_that_does_not_fit_the_predictions_says_E052(tmp_path):
+    from pipeline.core.codebook import load_codebook
+
+    code = load_codebook().codes[0]
+    pred = _predictions(tmp_path)
+    gold = _jsonl(tmp_path / "gold.jsonl", [{"doc": "X9", "start": 0, "end": 10, "codes": [code],
+                                              "coder": "coder1", "text": "autre chose"[:10]}])
+    res = _codeur("evaluate", "--gold", gold, "--pred", pred, "--out", tmp_path / "audit", "--bootstrap", 0)
+    assert res.exit_code == 2, res.output
+    assert "[E052]" in res.output and "[E050]" not in res.output
+
+
+def test_headline_of_a_file_that_is_no_metrics_json_says_E054(tmp_path):
+    bad = tmp_path / "metrics.json"
+    bad.write_text("{not json", encoding="utf-8")
+    res = _codeur("headline", bad)
+    assert res.exit_code == 2 and "[E054]" in res.output, res.output
+    bad.write_text(json.dumps({"agreement": {"per_code": "oops"}}), encoding="utf-8")
+    res = _codeur("headline", bad)
+    assert res.exit_code == 2 and "[E054]" in res.output, res.output
+    assert "[E054]" in _codeur("headline", tmp_path / "absent.json").output
+
+
+def test_matrix_with_a_broken_cases_csv_says_E053_and_a_bad_option_E057(tmp_path):
+    pred = _predictions(tmp_path)
+    cases = tmp_path / "cases.csv"
+    cases.write_text("doc_id,market\nE1,local\nE1,export\n", encoding="utf-8")
+    res = _codeur("matrix", "--pred", pred, "--cases", cases, "--by", "market", "--out", tmp_path / "m")
+    assert res.exit_code == 2 and "[E053]" in res.output, res.output
+    cases.write_text("doc_id,market\nE1,local\nE2,export\n", encoding="utf-8")
+    res = _codeur("matrix", "--pred", pred, "--cases", cases, "--by", "taille", "--out", tmp_path / "m")
+    assert res.exit_code == 2 and "[E053]" in res.output and "taille" in res.output, res.output
+    res = _codeur("matrix", "--pred", pred, "--cases", cases, "--by", "market", "--measure", "tout",
+                  "--out", tmp_path / "m")
+    assert res.exit_code == 2 and "[E057]" in res.output, res.output
+
+
+def test_classify_of_a_table_whose_every_line_is_bad(tmp_path, tiny_model_dir):
+    src = tmp_path / "passages.jsonl"
+    src.write_text("pas du json\n[1, 2]\n", encoding="utf-8")
+    res = _codeur("classify", src, "--model", tiny_model_dir, "--out", tmp_path / "pred.jsonl")
+    assert res.exit_code == 2, res.output
+    assert "[E056]" in res.output, res.output
+    res = _codeur("classify", src, "--model", tiny_model_dir, "--out", tmp_path / "pred2.jsonl", "--strict")
+    assert res.exit_code == 2 and "[E051]" in res.output, res.output

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..core.errors import DataError
+from ..core.errors import MismatchError, OptionError
 from ..core.gold import passage_labels
 from .codings import Coding, PassageRef
 
@@ -83,7 +83,7 @@ def _match_ids(a: Coding, b: Coding, located: dict[str, PassageRef], allow_parti
            f"are missing from {b.name}{where(only_a)}, and {len(only_b)} of {b.name}'s {len(ids_b)} are missing "
            f"from {a.name}{where(only_b)}")
     if not allow_partial:
-        raise DataError(msg, path=f"{a.source} vs {b.source}", hint=PARTIAL_HINT)
+        raise MismatchError(msg, path=f"{a.source} vs {b.source}", hint=PARTIAL_HINT)
     coverage["partial"] = True
     notes.append(f"partial comparison: {msg}; compared on the {len(ids)} passages both code")
     return ids
@@ -93,20 +93,20 @@ def _double_coded(a: Coding, b: Coding, passages: dict[str, PassageRef] | None, 
                   coverage: dict[str, Any], notes: list[str]) -> set[str]:
     """Spans vs spans: the passages of the interviews both code."""
     if not passages:
-        raise DataError("two span codings need the passages to compare them on", path=f"{a.source} vs {b.source}",
-                        hint="give them with --passages FILE (the output of `codeur prepare`)")
+        raise OptionError("two span codings need the passages to compare them on", path=f"{a.source} vs {b.source}",
+                          hint="give them with --passages FILE (the output of `codeur prepare`)")
     docs_a, docs_b = a.docs, b.docs
     both = docs_a & docs_b
     if not both:
-        raise DataError(f"{a.name} and {b.name} code no interview in common "
-                        f"({a.name}: {docs_list(docs_a)}; {b.name}: {docs_list(docs_b)})")
+        raise MismatchError(f"{a.name} and {b.name} code no interview in common "
+                            f"({a.name}: {docs_list(docs_a)}; {b.name}: {docs_list(docs_b)})")
     coverage.update(interviews_only_in_a=sorted(docs_a - docs_b), interviews_only_in_b=sorted(docs_b - docs_a))
     lacking = both - {r.doc_id for r in passages.values()}
     if lacking:
         msg = (f"{len(lacking)} interview(s) coded by both have no passage in the passages file: "
                f"{docs_list(lacking)}")
         if not allow_partial:
-            raise DataError(msg, hint=PARTIAL_HINT)
+            raise MismatchError(msg, hint=PARTIAL_HINT)
         coverage["partial"] = True
         notes.append(f"partial comparison: {msg}")
     if docs_a ^ docs_b:
@@ -124,10 +124,11 @@ def _under_spans(a: Coding, b: Coding, located: dict[str, PassageRef], allow_par
     ids_p = set(p_side.labels)
     unplaced = sorted(i for i in ids_p if not located[i].located)
     if unplaced:
-        raise DataError(f"{len(unplaced)} of {p_side.name}'s passages have no offsets (doc_id, start, end; "
-                        f"e.g. {unplaced[0]!r}), so {s_side.name}'s spans cannot be placed on them",
-                        path=p_side.source,
-                        hint="give the passages with their offsets: --passages FILE (the output of `codeur prepare`)")
+        raise MismatchError(f"{len(unplaced)} of {p_side.name}'s passages have no offsets (doc_id, start, end; "
+                            f"e.g. {unplaced[0]!r}), so {s_side.name}'s spans cannot be placed on them",
+                            path=p_side.source,
+                            hint="give the passages with their offsets: --passages FILE "
+                                 "(the output of `codeur prepare`)")
     span_docs = s_side.docs
     outside = {i for i in ids_p if located[i].doc_id not in span_docs}
     outside_docs = {located[i].doc_id for i in outside}
@@ -140,7 +141,7 @@ def _under_spans(a: Coding, b: Coding, located: dict[str, PassageRef], allow_par
         msg = (f"{len(outside)} of {p_side.name}'s {len(ids_p)} passages lie in {len(outside_docs)} interview(s) "
                f"that {s_side.name} does not code: {docs_list(outside_docs)}")
         if not allow_partial:
-            raise DataError(msg, path=p_side.source, hint=PARTIAL_HINT)
+            raise MismatchError(msg, path=p_side.source, hint=PARTIAL_HINT)
         coverage["partial"] = True
         notes.append(f"partial comparison: {msg}; compared on the {len(ids)} others")
     if left_out:
@@ -173,7 +174,7 @@ def check_spans_on_passages(side: Coding, refs: Sequence[PassageRef], notes: lis
                 continue
             lo, hi = max(gs.span.start, r.span.start), min(gs.span.end, r.span.end)
             if gs.text[lo - gs.span.start:hi - gs.span.start] != r.text[lo - r.span.start:hi - r.span.start]:
-                raise DataError(
+                raise MismatchError(
                     f"span {n} ({gs.doc_id} {gs.span.start}-{gs.span.end}): its text differs from passage {r.id} at "
                     f"characters {lo}-{hi}, so the coding and the passages come from different versions of the "
                     "transcript", path=side.source,
@@ -227,7 +228,7 @@ def align(a: Coding, b: Coding, codes: Sequence[str], *, passages: dict[str, Pas
     else:
         ids = _under_spans(a, b, located, allow_partial, coverage, notes)
     if not ids:
-        raise DataError(f"{a.name} and {b.name} have no passage in common", path=f"{a.source} vs {b.source}")
+        raise MismatchError(f"{a.name} and {b.name} have no passage in common", path=f"{a.source} vs {b.source}")
     refs = sorted((located[i] for i in ids), key=lambda r: (r.doc_id or "", r.span.start if r.span else -1, r.id))
     coverage["n_passages"] = len(refs)
     return Alignment(refs, list(codes), label_matrix(a, refs, codes), label_matrix(b, refs, codes),

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..core.errors import DataError
+from ..core.errors import OptionError
 from .matrix import CodedPassages, value_order
 
 MIN_GROUP = 3            # fewer interviews than this in a group: the test is flagged as fragile
@@ -25,7 +25,7 @@ def interview_errors(coded: CodedPassages, codes: Sequence[str]) -> dict[str, di
     """code → interview → human share − machine share of the interview's passages coded with it
     (positive: the machine under-codes that interview). Only interviews the human coded."""
     if coded.human is None:
-        raise DataError("the error analysis needs the human coding", hint="give --gold")
+        raise OptionError("the error analysis needs the human coding", hint="give --gold")
     n: Counter = Counter()
     diff: dict[str, Counter] = defaultdict(Counter)
     for i, doc in enumerate(coded.doc_ids):

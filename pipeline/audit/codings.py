@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..core.codebook import Codebook
-from ..core.errors import DataError, GoldError
+from ..core.errors import EmptyInputError, GoldError, MismatchError, TableError
 from ..core.gold import GoldSpan, read_gold
 from ..core.prediction import Prediction
 from ..core.spans import Span
@@ -87,7 +87,7 @@ def _sniff_kind(path: Path) -> str:
     if path.is_dir():
         return "spans"
     if not path.exists():
-        raise DataError("file not found", path=str(path))
+        raise TableError("file not found", path=str(path))
     if path.suffix.lower() in (".csv", ".parquet"):
         return "passages"
     with path.open(encoding="utf-8", errors="replace") as fh:
@@ -102,12 +102,12 @@ def _sniff_kind(path: Path) -> str:
                 return "passages"
             if isinstance(obj, dict) and {"doc", "start", "end"} <= obj.keys():
                 return "spans"
-            raise DataError("the first record is neither a passage ({\"id\", \"codes\", …}) nor a gold span "
-                            "({\"doc\", \"start\", \"end\", \"codes\", \"coder\"})", path=str(path))
-    raise DataError("empty file: no passage or gold span in it", path=str(path))
+            raise TableError("the first record is neither a passage ({\"id\", \"codes\", …}) nor a gold span "
+                             "({\"doc\", \"start\", \"end\", \"codes\", \"coder\"})", path=str(path))
+    raise EmptyInputError("empty file: no passage or gold span in it", path=str(path))
 
 
-def _unknown_codes_error(unknown: Iterable[str], codebook: Codebook, path: str, cls=DataError):
+def _unknown_codes_error(unknown: Iterable[str], codebook: Codebook, path: str, cls=MismatchError):
     return cls(f"unknown code(s) {', '.join(sorted(set(unknown)))}", path=path,
                hint=f"codebook {codebook.name!r} has: {', '.join(codebook.codes)}")
 
@@ -156,8 +156,8 @@ def read_coding(path: str | Path, codebook: Codebook, *, name: str | None = None
         raise _unknown_codes_error(unknown, codebook, str(path))
     if not coding.labels:
         detail = f" ({len(coding.problems)} row(s) skipped, first: {coding.problems[0]})" if coding.problems else ""
-        raise DataError(f"no usable passage in it{detail}", path=str(path),
-                        hint="expected JSONL/CSV/Parquet rows with at least 'id' and 'codes'")
+        raise EmptyInputError(f"no usable passage in it{detail}", path=str(path),
+                              hint="expected JSONL/CSV/Parquet rows with at least 'id' and 'codes'")
     if len(models) == 1:
         coding.model = models.pop()
         if name is None:
@@ -188,6 +188,6 @@ def read_passage_refs(path: str | Path) -> tuple[dict[str, PassageRef], list[str
         except (TypeError, ValueError) as e:
             problems.append(f"passage {r.get('id')!r}: bad offsets ({e})")
     if not out:
-        raise DataError("no passage with offsets in it", path=str(path),
-                        hint="give the output of `codeur prepare` (id, doc_id, start, end, text)")
+        raise EmptyInputError("no passage with offsets in it", path=str(path),
+                              hint="give the output of `codeur prepare` (id, doc_id, start, end, text)")
     return out, problems

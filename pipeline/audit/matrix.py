@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..core.errors import DataError
+from ..core.errors import CaseTableError, TableError
 from ..core.prediction import Prediction
 from ..core.tables import spreadsheet_text
 
@@ -28,8 +28,8 @@ def check_attributes(cases: Mapping[str, Mapping[str, str]], attributes: Sequenc
     columns = set().union(*(c.keys() for c in cases.values())) if cases else set()
     unknown = [a for a in attributes if a not in columns]
     if unknown:
-        raise DataError(f"unknown attribute(s) {', '.join(unknown)}", path=where,
-                        hint=f"columns are: {', '.join(sorted(columns - {'doc_id'}))}")
+        raise CaseTableError(f"unknown attribute(s) {', '.join(unknown)}", path=where,
+                             hint=f"columns are: {', '.join(sorted(columns - {'doc_id'}))}")
 
 
 @dataclass
@@ -53,8 +53,8 @@ def coded_passages(predictions: Sequence[Prediction], gold_spans=None, *,
     ids, docs, machine = [], [], []
     for p in predictions:
         if p.doc_id is None:
-            raise DataError(f"passage {p.id!r} has no 'doc_id'", path=where,
-                            hint="classify transcripts or a passage table from `codeur prepare`")
+            raise TableError(f"passage {p.id!r} has no 'doc_id'", path=where,
+                             hint="classify transcripts or a passage table from `codeur prepare`")
         ids.append(p.id)
         docs.append(p.doc_id)
         machine.append(set(p.labels))
@@ -65,8 +65,8 @@ def coded_passages(predictions: Sequence[Prediction], gold_spans=None, *,
         try:
             passages = [p.as_passage() for p in predictions]
         except ValueError as e:
-            raise DataError(f"a passage lacks its offsets ({e}): gold spans need 'start', 'end' and 'text'",
-                            path=where) from None
+            raise TableError(f"a passage lacks its offsets ({e}): gold spans need 'start', 'end' and 'text'",
+                             path=where) from None
         labels = passage_labels(passages, gold_spans)
         out.human = [set(labels.get(i, ())) for i in ids]
         out.human_docs = {gs.doc_id for gs in gold_spans} & set(docs)

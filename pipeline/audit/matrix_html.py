@@ -9,7 +9,7 @@ import html
 import math
 from typing import Iterable, Mapping, Sequence
 
-from ..core.errors import DataError
+from ..core.errors import CaseTableError
 from ..core.prediction import Prediction
 from .bias import ALPHA, MIN_GROUP, bias_tests, interview_errors
 from .matrix import build_matrix, check_attributes, coded_passages
@@ -150,8 +150,8 @@ def report_section(predictions: Sequence[Prediction], gold_spans, cases: Mapping
     codes = codebook.codes
     predictions = [p for p in predictions if p.doc_id in cases]
     if not predictions:
-        raise DataError("no classified interview has case attributes", path=where,
-                        hint="check that the doc_id values of the predictions are in cases.csv")
+        raise CaseTableError("no classified interview has case attributes", path=where,
+                             hint="check that the doc_id values of the predictions are in cases.csv")
     coded = coded_passages(predictions, gold_spans)
     matrix_rows = build_matrix(coded, cases, attributes, codes, {c: codebook.dimension_of(c) for c in codes})
     bias_rows = bias_tests(interview_errors(coded, codes), cases, attributes, min_group=min_group) \

@@ -22,7 +22,7 @@ from ..core.agreement import (cluster_bootstrap, expected_calibration_error, per
                               summary_scores)
 from ..core.atomic import atomic_open, write_json, write_text
 from ..core.codebook import Codebook
-from ..core.errors import DataError
+from ..core.errors import MetricsError, MismatchError, OptionError
 from ..core.gold import OVERLAP_SHARE
 from ..core.tables import spreadsheet_text
 from .align import Alignment, align, docs_list, label_matrix
@@ -304,12 +304,12 @@ def paired_difference(y_a: np.ndarray, y_b: np.ndarray, y_c: np.ndarray, codes: 
 def _add_comparison(report: AgreementReport, al: Alignment, c: Coding, groups: Sequence[str], *,
                     n_resamples: int, seed: int) -> None:
     if c.kind == "spans":
-        raise DataError("--compare takes predictions (passages with 'id' and 'codes'), not spans", path=c.source)
+        raise OptionError("--compare takes predictions (passages with 'id' and 'codes'), not spans", path=c.source)
     missing = [p.id for p in al.passages if p.id not in c.labels]
     if missing:
-        raise DataError(f"{len(missing)} of the {len(al.passages)} compared passages are not in {c.name} "
-                        f"(first: {missing[0]})", path=c.source,
-                        hint="classify the same inputs with both models, so both code the same passages")
+        raise MismatchError(f"{len(missing)} of the {len(al.passages)} compared passages are not in {c.name} "
+                            f"(first: {missing[0]})", path=c.source,
+                            hint="classify the same inputs with both models, so both code the same passages")
     y_c = label_matrix(c, al.passages, al.codes)
     report.comparison = {"name": c.name, "source": c.source, "n_passages": len(al.passages),
                          "statistics": paired_difference(al.y_a, al.y_b, y_c, al.codes, groups,
@@ -322,15 +322,16 @@ def _add_reference(report: AgreementReport, al: Alignment, a: Coding, ref: Codin
     """Human reference: `ref` (a second coder) against A on the compared passages that `ref` codes."""
     if ref.kind == "spans":
         if not all(p.located for p in al.passages):
-            raise DataError("the compared passages have no offsets, so the reference spans cannot be placed on them",
-                            path=ref.source, hint="give --passages FILE (the output of `codeur prepare`)")
+            raise MismatchError("the compared passages have no offsets, so the reference spans cannot be placed "
+                                "on them",
+                                path=ref.source, hint="give --passages FILE (the output of `codeur prepare`)")
         docs = ref.docs
         mask = np.array([p.doc_id in docs for p in al.passages])
     else:
         mask = np.array([p.id in ref.labels for p in al.passages])
     if not mask.any():
-        raise DataError(f"the reference {ref.name} codes none of the {len(al.passages)} compared passages "
-                        f"(interviews {docs_list(al.interviews)})", path=ref.source)
+        raise MismatchError(f"the reference {ref.name} codes none of the {len(al.passages)} compared passages "
+                            f"(interviews {docs_list(al.interviews)})", path=ref.source)
     refs = [p for p, m in zip(al.passages, mask) if m]
     y_a, y_b = al.y_a[mask], al.y_b[mask]
     y_ref = label_matrix(ref, refs, al.codes)
@@ -457,19 +458,19 @@ def read_metrics(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.is_dir():
         if not (path / "metrics.json").is_file():
-            raise DataError("a folder without metrics.json", path=str(path),
-                            hint="give the metrics.json of an audit, or the folder `codeur evaluate --out` wrote")
+            raise MetricsError("a folder without metrics.json", path=str(path),
+                               hint="give the metrics.json of an audit, or the folder `codeur evaluate --out` wrote")
         path = path / "metrics.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DataError("metrics file not found", path=str(path), hint="run `codeur evaluate` first") from None
+        raise MetricsError("metrics file not found", path=str(path), hint="run `codeur evaluate` first") from None
     except UnicodeDecodeError:
-        raise DataError("not a text file (a metrics.json is JSON text)", path=str(path)) from None
+        raise MetricsError("not a text file (a metrics.json is JSON text)", path=str(path)) from None
     except OSError as e:
-        raise DataError(f"cannot be read ({e.strerror or e})", path=str(path)) from None
+        raise MetricsError(f"cannot be read ({e.strerror or e})", path=str(path)) from None
     except json.JSONDecodeError as e:
-        raise DataError(f"not valid JSON ({e.msg}, line {e.lineno})", path=str(path)) from None
+        raise MetricsError(f"not valid JSON ({e.msg}, line {e.lineno})", path=str(path)) from None
     if not isinstance(data, dict) or "agreement" not in data:
-        raise DataError("not a metrics.json written by `codeur evaluate` or `codeur audit`", path=str(path))
+        raise MetricsError("not a metrics.json written by `codeur evaluate` or `codeur audit`", path=str(path))
     return data

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..core.errors import DataError
+from ..core.errors import EmptyInputError
 from ..core.prediction import Prediction
 from ..core.tables import read_predictions
 
@@ -116,8 +116,8 @@ def read_pool(path: str | Path, codes: Sequence[str]) -> tuple[list[Prediction],
         kept.append(r)
     if not kept:
         detail = f" ({len(problems)} row(s) skipped, first: {problems[0]})" if problems else ""
-        raise DataError(f"no passage in the pool{detail}", path=str(path),
-                        hint="give passages (`codeur prepare`) or predictions (`codeur classify`)")
+        raise EmptyInputError(f"no passage in the pool{detail}", path=str(path),
+                              hint="give passages (`codeur prepare`) or predictions (`codeur classify`)")
     return kept, problems
 
 

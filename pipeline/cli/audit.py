@@ -11,7 +11,7 @@ from typing import List, Optional
 import typer
 
 from .app import app, err, out, progress, user_errors, writes
-from ..core.errors import CodeurError, DataError, ModelError
+from ..core.errors import CodeurError, EmptyInputError, MetricsError, ModelError, OptionError
 
 MAX_LISTED = 20
 
@@ -33,7 +33,7 @@ def _names(names: Optional[str]) -> tuple[Optional[str], Optional[str]]:
         return None, None
     parts = [p.strip() for p in names.split(",")]
     if len(parts) != 2 or not all(parts):
-        raise DataError(f"--names {names!r}: give two names separated by a comma, e.g. --names \"coder 1,coder 2\"")
+        raise OptionError(f"--names {names!r}: give two names separated by a comma, e.g. --names \"coder 1,coder 2\"")
     return parts[0], parts[1]
 
 
@@ -59,7 +59,7 @@ def run_audit(a_path: Path, b_path: Path, out_dir: Path, *, a_name: Optional[str
     from ..audit.report import build_report, headline_lines, write_audit
 
     if n_boot < 0:
-        raise DataError(f"--bootstrap {n_boot}: give a number of resamples ≥ 0 (0: no intervals)")
+        raise OptionError(f"--bootstrap {n_boot}: give a number of resamples ≥ 0 (0: no intervals)")
     codebook, card = _codebook_and_card(model_dir, codebook_path)
     if b_name is None and card is not None:
         b_name = card["name"]
@@ -210,9 +210,9 @@ def suggest_cmd(
     from ..core.tables import write_rows
 
     if n < 1:
-        raise DataError(f"--n {n}: ask for at least one passage")
+        raise OptionError(f"--n {n}: ask for at least one passage")
     if per_interview is not None and per_interview < 1:
-        raise DataError(f"--per-interview {per_interview}: give at least 1")
+        raise OptionError(f"--per-interview {per_interview}: give at least 1")
     card, _ = read_model_card(model_dir)
     codes = list(card["labels"])
     thresholds = [float(card["thresholds"][c]) for c in codes]
@@ -226,7 +226,7 @@ def suggest_cmd(
         err.print(f"note: left out {before - len(rows)} passage(s) of {len(coded)} interview(s) already coded",
                   highlight=False, markup=False)
         if not rows:
-            raise DataError("every passage of the pool is in an interview already coded", path=str(pool))
+            raise EmptyInputError("every passage of the pool is in an interview already coded", path=str(pool))
     with progress() as prog:
         task = prog.add_task("score", total=len(rows))
         scored = score_pool(rows, codes, lambda: load_model(model_dir), model_name=card["name"],
@@ -247,7 +247,6 @@ def suggest_cmd(
 def headline(metrics: Path = typer.Argument(..., help="metrics.json written by `codeur evaluate` or `audit`.")):
     """Print the headline figures of an audit and where its report is."""
     from ..audit.report import headline_lines, read_metrics
-    from ..core.errors import DataError
 
     data = read_metrics(metrics)
     if metrics.is_dir():
@@ -255,6 +254,6 @@ def headline(metrics: Path = typer.Argument(..., help="metrics.json written by `
     try:
         lines = headline_lines(data, metrics)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
-        raise DataError(f"a metrics.json of an unexpected shape ({type(e).__name__}: {e})", path=str(metrics),
-                        hint="was it written by another version of codeur? run `codeur evaluate` again") from None
+        raise MetricsError(f"a metrics.json of an unexpected shape ({type(e).__name__}: {e})", path=str(metrics),
+                           hint="was it written by another version of codeur? run `codeur evaluate` again") from None
     _say(lines)

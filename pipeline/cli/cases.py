@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from .app import app, err, out, progress, user_errors, writes
-from ..core.errors import CodeurError, DataError
+from ..core.errors import CaseTableError, CodeurError, EmptyInputError, MismatchError, OptionError, TableError
 
 
 @app.command()
@@ -153,18 +153,18 @@ def matrix(
     from ..core.tables import read_predictions
 
     if measure not in ("interviews", "passages"):
-        raise CodeurError(f"--measure {measure!r}: use 'interviews' or 'passages'")
+        raise OptionError(f"--measure {measure!r}: use 'interviews' or 'passages'")
     if min_passages < 1:
-        raise CodeurError("--min-passages must be at least 1")
+        raise OptionError("--min-passages must be at least 1")
     attributes = [a.strip() for a in by.split(",") if a.strip()]
     if not attributes:
-        raise CodeurError("--by needs at least one attribute", hint="e.g. --by market,headcount")
+        raise OptionError("--by needs at least one attribute", hint="e.g. --by market,headcount")
     case_table = read_cases(cases)
     check_attributes(case_table, attributes, where=str(cases))
     filters = []
     for w in where or []:
         if "=" not in w:
-            raise CodeurError(f"--where {w!r}: expected attribute=value", hint="e.g. --where actor_type=PME")
+            raise OptionError(f"--where {w!r}: expected attribute=value", hint="e.g. --where actor_type=PME")
         k, v = (s.strip() for s in w.split("=", 1))
         check_attributes(case_table, [k], where=str(cases))
         filters.append((k, v))
@@ -175,26 +175,26 @@ def matrix(
 
     predictions, errors = read_predictions(pred, required=("id", "doc_id", "codes"))  # JSONL, Parquet or CSV
     if errors:
-        raise DataError(errors[0], path=str(pred), hint=f"{len(errors)} bad line(s)")
+        raise TableError(errors[0], path=str(pred), hint=f"{len(errors)} bad line(s)")
     if not predictions:
-        raise DataError("no coded passage", path=str(pred))
+        raise EmptyInputError("no coded passage", path=str(pred))
     unknown_docs = sorted({p.doc_id for p in predictions} - set(case_table))
     predictions = [p for p in predictions if p.doc_id in case_table
                    and all(case_table[p.doc_id].get(k) == v for k, v in filters)]
     if not predictions:
-        raise DataError("no passage left once joined with the case attributes", path=str(cases),
-                        hint="check that doc_id values match, and the --where filters")
+        raise CaseTableError("no passage left once joined with the case attributes", path=str(cases),
+                             hint="check that doc_id values match, and the --where filters")
     spans = None
     if gold is not None:
         all_spans = read_gold(gold)
         groups = by_coder(all_spans)
         if coder is None and len(groups) > 1:
-            raise DataError(f"the gold holds several coders ({', '.join(sorted(groups))})", path=str(gold),
-                            hint="choose one with --coder")
+            raise OptionError(f"the gold holds several coders ({', '.join(sorted(groups))})", path=str(gold),
+                              hint="choose one with --coder")
         chosen = coder or next(iter(groups))
         if chosen not in groups:
-            raise DataError(f"no gold span of coder {chosen!r}", path=str(gold),
-                            hint=f"coders: {', '.join(sorted(groups))}")
+            raise OptionError(f"no gold span of coder {chosen!r}", path=str(gold),
+                              hint=f"coders: {', '.join(sorted(groups))}")
         spans = groups[chosen]
         cb.check_codes({c for s in spans for c in s.codes}, where=str(gold))
     cb.check_codes({c for p in predictions for c in p.labels}, where=str(pred))
@@ -207,7 +207,7 @@ def matrix(
     bias_rows: list[dict] = []
     if spans is not None:
         if not coded.human_docs:
-            raise DataError("the gold spans cover none of the predicted interviews", path=str(gold))
+            raise MismatchError("the gold spans cover none of the predicted interviews", path=str(gold))
         errors = interview_errors(coded, wanted)
         bias_rows = bias_tests(errors, case_table, attributes, min_group=min_group)
         write_csv(out_dir / "bias.csv", bias_rows, BIAS_COLUMNS)

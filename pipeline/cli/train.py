@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from ..core.errors import CodeurError
+from ..core.errors import CodeurError, EmptyInputError
 from .app import (ENGINE_HELP, FRESH_HELP, MAX_FILE_MB, MAX_LINE_CHARS, SCHEDULER_HELP, SLURM_HELP, WORKERS_HELP,
                   _note, app, engine_options, err, limited, out, partition_progress,
                   progress, summarise, user_errors, writes, writing)
@@ -157,7 +157,8 @@ def _nothing_to_classify(problems, reports) -> None:
         err.print(f"[red]skipped[/] {p}", highlight=False, soft_wrap=True)
     if reports:
         summarise(reports)
-    raise CodeurError("no passage to classify", hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
+    raise EmptyInputError("no passage to classify",
+                          hint="check the inputs (interviewee turns, 'id' and 'text' fields)")
 
 
 def _warn_if_no_context(model, rows) -> None:

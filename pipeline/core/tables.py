@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from .atomic import atomic_path, write_jsonl
 from .csvfile import read_csv
-from .errors import DataError
+from .errors import OptionError, TableError
 from .prediction import Prediction
 from .transcript import Passage, Transcript, row_problem
 
@@ -67,8 +67,8 @@ def output_format(path: str | Path, fmt: str | None = None) -> str:
     if fmt:
         fmt = fmt.lower()
         if suffix in _SUFFIXES and _SUFFIXES[suffix] != fmt:
-            raise DataError(f"--format {fmt} but the file name ends in {suffix}", path=str(path),
-                            hint=f"name the file *.{fmt}, or leave --format out")
+            raise OptionError(f"--format {fmt} but the file name ends in {suffix}", path=str(path),
+                              hint=f"name the file *.{fmt}, or leave --format out")
         return fmt
     return _SUFFIXES.get(suffix, "jsonl")
 
@@ -100,7 +100,7 @@ def write_rows(path: str | Path, rows: Sequence[dict], *, fmt: str | None = None
                 w.writerow([json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else spreadsheet_text(v)
                             for v in (r.get(c) for c in cols)])
         return len(rows)
-    raise DataError(f"unknown output format {fmt!r}", path=str(path), hint="use jsonl, parquet or csv")
+    raise OptionError(f"unknown output format {fmt!r}", path=str(path), hint="use jsonl, parquet or csv")
 
 
 def write_passages(path: str | Path, passages: Iterable[Passage], *, fmt: str | None = None) -> int:
@@ -123,17 +123,17 @@ def read_rows(path: str | Path, *, required: Sequence[str] = ("id", "text")) -> 
     wrong kind (`row_problem`), are reported by line (row) number and skipped."""
     path = Path(path)
     if not path.exists():
-        raise DataError("file not found", path=str(path))
+        raise TableError("file not found", path=str(path))
     if path.is_dir():
-        raise DataError("is a folder, not a table (.jsonl or .parquet)", path=str(path))
+        raise TableError("is a folder, not a table (.jsonl or .parquet)", path=str(path))
     if path.suffix.lower() == ".parquet":
         try:
             rows = pq.read_table(path).to_pylist()
         except (pa.ArrowException, OSError, ValueError) as e:
-            raise DataError(f"not a readable Parquet file ({e})", path=str(path)) from None
+            raise TableError(f"not a readable Parquet file ({e})", path=str(path)) from None
         missing = [c for c in required if rows and c not in rows[0]]
         if missing:
-            raise DataError(f"missing column(s) {', '.join(missing)}", path=str(path))
+            raise TableError(f"missing column(s) {', '.join(missing)}", path=str(path))
         numbered = enumerate(rows, 1)
         where = "row"
     else:
@@ -167,7 +167,7 @@ def _jsonl_objects(path: Path):
     try:
         fh = path.open(encoding="utf-8", errors="replace")
     except OSError as e:
-        raise DataError(f"cannot be read ({e.strerror or e})", path=str(path)) from None
+        raise TableError(f"cannot be read ({e.strerror or e})", path=str(path)) from None
     with fh:
         try:
             for n, line in enumerate(fh, 1):
@@ -176,7 +176,7 @@ def _jsonl_objects(path: Path):
                 obj, problem = _parse_line(n, line)
                 yield n, (problem if problem else obj)
         except OSError as e:
-            raise DataError(f"cannot be read ({e.strerror or e})", path=str(path)) from None
+            raise TableError(f"cannot be read ({e.strerror or e})", path=str(path)) from None
 
 
 def read_passages(path: str | Path) -> tuple[list[Passage], list[str]]:
@@ -211,7 +211,7 @@ def read_table(path: str | Path, *, required: Sequence[str]) -> tuple[list[dict]
         got = read_rows(path, required=required)
         return got.rows, got.errors
     if not path.exists():
-        raise DataError("file not found", path=str(path))
+        raise TableError("file not found", path=str(path))
     rows: list[dict] = []
     errors: list[str] = []
     seen: set = set()
@@ -266,12 +266,12 @@ def iter_jsonl(path: str | Path, *, what: str = "record"):
     try:
         fh = path.open(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError("file not found", path=str(path)) from None
+        raise TableError("file not found", path=str(path)) from None
     with fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             obj, problem = _parse_line(n, line)
             if problem:
-                raise DataError(f"{problem} (a {what} per line expected)", path=str(path))
+                raise TableError(f"{problem} (a {what} per line expected)", path=str(path))
             yield n, obj

@@ -49,7 +49,9 @@ from lxml import etree
 
 from ..core.atomic import atomic_open, atomic_path, write_jsonl
 from ..core.codebook import Codebook
-from ..core.errors import CodeurError, DataError, GoldError, InputFileError
+from ..core.errors import (
+    CodeurError, EmptyInputError, GoldError, InputFileError, MismatchError, OptionError, TableError,
+)
 from ..core.gold import GoldSpan
 from ..core.prediction import Prediction
 from .qdc import (PROJECT_NS, CodebookImport, append_code_tree, code_guid, content_guid, guid_key, kid,
@@ -615,8 +617,8 @@ def load_transcripts_for_export(path: str | Path) -> dict[str, Transcript]:
 
     path = Path(path)
     if not path.exists():
-        raise DataError("transcripts not found", path=str(path),
-                        hint="give the transcripts JSONL (`codeur prepare --transcripts`) or the transcript folder")
+        raise TableError("transcripts not found", path=str(path),
+                         hint="give the transcripts JSONL (`codeur prepare --transcripts`) or the transcript folder")
     if path.is_file() and path.suffix.lower() == ".jsonl":
         return {t.doc_id: t for t in load_transcripts(path)}
     files, notes = collect_inputs([path])
@@ -633,17 +635,17 @@ def predicted_spans(predictions: Sequence[Prediction], transcripts: Mapping[str,
     out = []
     for n, p in enumerate(predictions, 1):
         if not p.located:
-            raise DataError(f"row {n}: not a prediction with doc_id, start, end, codes", path=where)
+            raise TableError(f"row {n}: not a prediction with doc_id, start, end, codes", path=where)
         doc, start, end, codes = p.doc_id, p.start, p.end, p.codes or []
         tr = transcripts.get(doc)
         if tr is None:
-            raise DataError(f"row {n}: document {doc!r} has no transcript", path=where,
-                            hint="pass the transcripts the passages came from with --transcripts")
+            raise MismatchError(f"row {n}: document {doc!r} has no transcript", path=where,
+                                hint="pass the transcripts the passages came from with --transcripts")
         if not 0 <= start <= end <= len(tr.text):
-            raise DataError(f"row {n}: offsets {start}-{end} out of range for {doc!r}", path=where)
+            raise MismatchError(f"row {n}: offsets {start}-{end} out of range for {doc!r}", path=where)
         if p.text is not None and tr.text[start:end] != p.text:
-            raise DataError(f"row {n}: the passage text differs from the transcript at {start}-{end} (was the "
-                            "transcript changed after classify?)", path=where)
+            raise MismatchError(f"row {n}: the passage text differs from the transcript at {start}-{end} (was the "
+                                "transcript changed after classify?)", path=where)
         codebook.check_codes(codes, where=f"{where} row {n}")
         scores = p.scores or {}
         if min_score is not None:
@@ -691,16 +693,16 @@ def export_project(pred: str | Path | None, out: str | Path, *, transcripts: str
     from ..core.tables import read_predictions
 
     if positions not in POSITIONS:
-        raise DataError(f"unknown position convention {positions!r}", hint=f"use one of {', '.join(POSITIONS)}")
+        raise OptionError(f"unknown position convention {positions!r}", hint=f"use one of {', '.join(POSITIONS)}")
     if pred is None and gold is None:
-        raise DataError("nothing to export: no predictions and no gold")
+        raise EmptyInputError("nothing to export: no predictions and no gold")
     docs = load_transcripts_for_export(transcripts)
     coded: list[CodedSpan] = []
     wanted: set[str] = set()
     if pred is not None:
         predictions, errors = read_predictions(pred, required=("doc_id", "start", "end", "codes"))
         if errors:
-            raise DataError(errors[0], path=str(pred))
+            raise TableError(errors[0], path=str(pred))
         coded = predicted_spans(predictions, docs, codebook, where=str(pred), min_score=min_score, user=user)
         wanted = {p.doc_id for p in predictions}
     gold_spans = read_gold(gold) if gold is not None else []

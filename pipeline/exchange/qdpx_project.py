@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..core.atomic import atomic_open, atomic_path
-from ..core.errors import DataError, InputFileError
+from ..core.errors import InputFileError, MismatchError, OptionError, ProjectError, TableError
 from ..core.prediction import Prediction
 from .qdc import content_guid, guid_key, kid, kids, local, parse_xml
 from ..ingest.readers.encoding import normalise_newlines
@@ -180,23 +180,23 @@ def load_kept_project(folder: str | Path) -> KeptProject:
     where = folder / KEEP_DIR / MAP_NAME
     hint = f"import the project with `codeur import-qdpx PROJECT.qdpx --out {folder}` first"
     if not where.is_file():
-        raise DataError("no project kept by `codeur import-qdpx` here", path=str(where), hint=hint)
+        raise ProjectError("no project kept by `codeur import-qdpx` here", path=str(where), hint=hint)
     try:
         record = json.loads(where.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataError(f"not a readable map ({e})", path=str(where), hint=hint) from None
+        raise ProjectError(f"not a readable map ({e})", path=str(where), hint=hint) from None
     if not isinstance(record, dict) or record.get("format") != MAP_FORMAT:
-        raise DataError(f"not a {MAP_FORMAT} map", path=str(where), hint=hint)
+        raise ProjectError(f"not a {MAP_FORMAT} map", path=str(where), hint=hint)
     for key, kind in (("sources", list), ("codes", list), ("positions", dict), ("project_entry", str),
                       ("archive_sha256", str)):
         if not isinstance(record.get(key), kind):
-            raise DataError(f"field {key!r} missing or malformed", path=str(where), hint=hint)
+            raise ProjectError(f"field {key!r} missing or malformed", path=str(where), hint=hint)
     kept = KeptProject(folder, record)
     if not kept.archive.is_file():
-        raise DataError("the kept project is missing", path=str(kept.archive), hint=hint)
+        raise ProjectError("the kept project is missing", path=str(kept.archive), hint=hint)
     if hashlib.sha256(kept.archive.read_bytes()).hexdigest() != record["archive_sha256"]:
-        raise DataError("the kept project changed since it was imported (its sha256 differs from map.json)",
-                        path=str(kept.archive), hint=hint)
+        raise ProjectError("the kept project changed since it was imported (its sha256 differs from map.json)",
+                           path=str(kept.archive), hint=hint)
     return kept
 
 
@@ -353,28 +353,28 @@ def _rows_to_selections(predictions: Sequence[Prediction], kept: KeptProject, te
     out, below = [], 0
     for n, p in enumerate(predictions, 1):
         if not p.located:
-            raise DataError(f"row {n}: not a prediction with doc_id, start, end, codes", path=where)
+            raise TableError(f"row {n}: not a prediction with doc_id, start, end, codes", path=where)
         doc, start, end, codes = p.doc_id, p.start, p.end, p.codes or []
         src = by_doc.get(doc)
         if src is None:
-            raise DataError(f"row {n}: document {doc!r} is not a text source of the kept project", path=where,
-                            hint="classify the transcripts that `codeur import-qdpx` wrote for this project")
+            raise MismatchError(f"row {n}: document {doc!r} is not a text source of the kept project", path=where,
+                                hint="classify the transcripts that `codeur import-qdpx` wrote for this project")
         if not src.get("aligned"):
-            raise DataError(f"row {n}: codeur's text of {doc!r} does not line up with the project's source, so "
-                            "its positions cannot be carried back", path=where)
+            raise MismatchError(f"row {n}: codeur's text of {doc!r} does not line up with the project's source, so "
+                                "its positions cannot be carried back", path=where)
         st = texts[guid_key(src["guid"])]
         if not 0 <= start <= end <= len(st.normalised):
-            raise DataError(f"row {n}: offsets {start}-{end} out of range for {doc!r}", path=where)
+            raise MismatchError(f"row {n}: offsets {start}-{end} out of range for {doc!r}", path=where)
         if p.text is not None and st.normalised[start:end] != p.text:
-            raise DataError(f"row {n}: the passage text differs from the project's source at {start}-{end} (was "
-                            "the transcript changed after the import?)", path=where)
+            raise MismatchError(f"row {n}: the passage text differs from the project's source at {start}-{end} (was "
+                                "the transcript changed after the import?)", path=where)
         scores = p.scores or {}
         chosen = []
         for code in codes:
             recs = guids_of.get(code)
             if not recs:
-                raise DataError(f"row {n}: code {code!r} is no code of the kept project", path=where,
-                                hint="train on the codebook.yaml that `codeur import-qdpx` wrote")
+                raise MismatchError(f"row {n}: code {code!r} is no code of the kept project", path=where,
+                                    hint="train on the codebook.yaml that `codeur import-qdpx` wrote")
             score = scores.get(code)
             if min_score is not None and (score is None or score < min_score):
                 below += 1
@@ -524,9 +524,9 @@ def export_kept_project(project_dir: str | Path, out: str | Path, *, pred: str |
     kept = load_kept_project(project_dir)
     convention = positions or kept.convention
     if convention not in POSITIONS:
-        raise DataError(f"unknown position convention {convention!r}", hint=f"use one of {', '.join(POSITIONS)}")
+        raise OptionError(f"unknown position convention {convention!r}", hint=f"use one of {', '.join(POSITIONS)}")
     if min_score is not None and not 0 <= min_score <= 1:
-        raise DataError(f"--min-score {min_score} is not a probability between 0 and 1")
+        raise OptionError(f"--min-score {min_score} is not a probability between 0 and 1")
     notes: list[str] = []
     if convention != kept.convention:
         notes.append(f"positions written as {convention}; the project came in as {kept.convention}")
@@ -535,8 +535,8 @@ def export_kept_project(project_dir: str | Path, out: str | Path, *, pred: str |
         def entry_of(name: str) -> str:
             found = archive.find(name)
             if found is None:
-                raise DataError(f"map.json names {name!r}, which the kept project does not hold",
-                                path=str(kept.folder / KEEP_DIR / MAP_NAME), hint="import the project again")
+                raise ProjectError(f"map.json names {name!r}, which the kept project does not hold",
+                                   path=str(kept.folder / KEEP_DIR / MAP_NAME), hint="import the project again")
             return found
 
         entry = entry_of(kept.map["project_entry"])
@@ -547,7 +547,7 @@ def export_kept_project(project_dir: str | Path, out: str | Path, *, pred: str |
         if pred is not None:
             predictions, errors = read_predictions(pred, required=("doc_id", "start", "end", "codes"))
             if errors:
-                raise DataError(errors[0], path=str(pred))
+                raise TableError(errors[0], path=str(pred))
             inline = {guid_key(s.get("guid")): (kid(s, "PlainTextContent").text or "")
                       for s in (kid(root, "Sources") if kid(root, "Sources") is not None else [])
                       if kid(s, "PlainTextContent") is not None}
@@ -561,7 +561,7 @@ def export_kept_project(project_dir: str | Path, out: str | Path, *, pred: str |
                 else:
                     text = inline.get(key)
                 if text is None:
-                    raise DataError(f"source {s['name']!r} cannot be read back from the kept project", path=where)
+                    raise ProjectError(f"source {s['name']!r} cannot be read back from the kept project", path=where)
                 texts[key] = SourceText(text)
             selections, below = _rows_to_selections(predictions, kept, texts, convention=convention,
                                                     min_score=min_score, user=user, where=str(pred), notes=notes)
