@@ -481,3 +481,22 @@ def test_a_bad_limit_setting_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEUR_MAX_FILE_MB", "beaucoup")
     result = prepare(TRANSCRIPT, "--out", tmp_path / "p.jsonl")
     assert result.exit_code == 2 and "CODEUR_MAX_FILE_MB='beaucoup' is not a number" in result.output
+
+
+@pytest.mark.parametrize("timing", ["00:00:04.000 -> 00:00:08.000", "->", "00:00:04,000 => 00:00:08,000"])
+def test_a_mistyped_subtitle_arrow_keeps_its_cue_and_names_it(tmp_path, timing):
+    path = tmp_path / "freres.vtt"
+    path.write_text("WEBVTT\n\n1\n00:00:01.000 --> 00:00:03.000\n<v Q>Vous travaillez seul ?\n\n"
+                    f"2\n{timing}\n<v R>Non, on est deux, mon frère et moi.\n\n"
+                    "3\n00:00:09.000 --> 00:00:10.000\n<v Q>Merci.\n", encoding="utf-8")
+    t = read_transcript(path)
+    assert "Non, on est deux, mon frère et moi." in t.text
+    assert any(w.startswith("cue 2 (line 8)") and "arrow" in w for w in t.warnings), t.warnings
+    assert [turn.speaker for turn in t.turns] == ["Q", "R", "Q"]
+
+
+def test_an_arrow_inside_a_caption_is_text_not_a_timing(tmp_path):
+    path = tmp_path / "fleche.vtt"
+    path.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v R>le prix -> trois euros\n", encoding="utf-8")
+    t = read_transcript(path)
+    assert "le prix -> trois euros" in t.text and not any("arrow" in w for w in t.warnings)
