@@ -1,6 +1,7 @@
 """A user cleans a turn for the classifier and can always find each cleaned word in the transcript."""
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -209,6 +210,11 @@ def normalised_forms(src: str, token: str = "") -> list[str]:
     forms += [ftfy.fix_encoding(f) for f in forms]
     forms += [ftfy.fix_encoding(token), ftfy.fix_encoding(token.replace("Ã ", "Ã\xa0"))]
     forms.append(ftfy.fix_encoding(src + "\xa0"))  # "Ã " is "à" whose non-breaking space was lost
+    # the cleaner fixes mojibake token by token: a span joined across a space (a repetition removed)
+    # holds tokens fixed separately
+    tokens = src.split(" ")
+    if len(tokens) <= 4:
+        forms += [" ".join(choice) for choice in itertools.product(*[(t, ftfy.fix_encoding(t)) for t in tokens])]
     forms += [unicodedata.normalize("NFC", f) for f in forms]
     table = str.maketrans(QUOTES)
     forms += [f.translate(table) for f in forms]

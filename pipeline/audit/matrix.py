@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ..core.atomic import atomic_open
 from ..core.errors import CaseTableError, TableError
 from ..core.prediction import Prediction
 from ..core.tables import spreadsheet_text
@@ -145,7 +146,6 @@ def value_order(value: str):
 def write_csv(path: str | Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
     """Rows as CSV (UTF-8 with a byte-order mark, so spreadsheets show the accents); missing values
     empty, floats to 6 significant digits."""
-    from ..core.atomic import atomic_open
 
     def cell(v):
         if v is None or (isinstance(v, float) and math.isnan(v)):

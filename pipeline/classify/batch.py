@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..passages.context import Context, contexts_for_rows, has_questions
 from ..core.errors import DataError, TableError
+from ..core.tables import read_rows
+from ..passages.context import Context, contexts_for_rows, has_questions
 from .model import TrainedModel
 
 TABLE_SUFFIXES = (".jsonl", ".parquet")
@@ -41,7 +42,6 @@ def gather_rows(inputs: Sequence[str | Path], *, strict: bool = False, speaker_c
                 on_file: Callable | None = None) -> ClassifyResult:
     """Passages from transcript files/folders (prepared here) and from passage tables, in input order."""
     from ..passages.prepare import prepare
-    from ..core.tables import read_rows
 
     tables = [Path(p) for p in inputs if Path(p).suffix.lower() in TABLE_SUFFIXES and Path(p).is_file()]
     others = [p for p in inputs if Path(p) not in tables]

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..core.tables import write_rows
+
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = [REPO.parent / "shared" / "real-transcripts", REPO / "tests" / "data" / "eslo"]
 
@@ -74,9 +76,9 @@ def _child(stage: str, corpus: str, model: str | None, passages_path: str) -> No
         classify_rows(m, got.rows)
         result["passages"] = len(got.rows)
     elif stage == "classify_step":
+        from ..core.tables import read_rows
         from .batch import classify_rows
         from .model import load_model
-        from ..core.tables import read_rows
 
         m = load_model(model)
         rows = read_rows(passages_path).rows
@@ -113,7 +115,6 @@ def _engine_child(kind: str, corpus: str, model: str, workers: int, out: str) ->
     (the model is loaded beforehand here, and once per worker process inside the run)."""
     from .batch import classify_rows, gather_rows
     from .model import load_model
-    from ..core.tables import write_rows
 
     m = load_model(model)
     result: dict = {"kind": kind, "workers": workers, "startup": 0.0}

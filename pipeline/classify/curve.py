@@ -21,13 +21,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..core.agreement import cluster_bootstrap, percentile_interval, summary_scores
+from ..core.codebook import load_codebook
 from ..core.errors import ConfigError
 
 
 def learning_curve(config_path: str | Path, *, corpus: str, steps: Sequence[int] = (0, 1, 2, 4, 8),
                    repeats: int = 3, seed: int = 0, n_boot: int = 1000,
                    log: Callable[[str], None] = print) -> dict[str, Any]:
-    from ..core.codebook import load_codebook
     from .train import fit_model, load_corpora, load_train_config
 
     cfg = load_train_config(config_path)

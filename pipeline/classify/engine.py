@@ -41,7 +41,18 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .. import __version__
-from ..core.errors import CodeurError, EngineError, InputFileError, TableError
+from ..core.atomic import (
+    _atomic_open,  # temporary file, fsync, rename; the output's lock covers the folder
+    write_json,
+)
+from ..core.errors import (
+    CodeurError,
+    EngineError,
+    InputFileError,
+    ModelError,
+    TableError,
+)
+from ..core.tables import read_rows
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -303,7 +314,6 @@ class PartStore:
     # -- writing
     def write(self, p: Partition, head: dict[str, Any], rows: list[dict], *, words: int, seconds: float,
               worker: str) -> None:
-        from ..core.atomic import _atomic_open  # temporary file, fsync, rename; the output's lock covers the folder
 
         name = f"part-{p.key}.jsonl"
         h = hashlib.sha256()
@@ -321,7 +331,6 @@ class PartStore:
         self.save()
 
     def save(self, force: bool = False) -> None:
-        from ..core.atomic import write_json
 
         if not self._dirty or (not force and time.monotonic() - self._saved_at < SAVE_EVERY_S):
             return
@@ -462,7 +471,6 @@ def _worker_name() -> str:
 
 def worker_model(model_dir: str, card_sha: str):
     """The model, loaded once per process and checked to be the one the command loaded."""
-    from ..core.errors import ModelError
     from .model import load_model
 
     key = ("model", model_dir, card_sha)
@@ -530,8 +538,8 @@ def classify_file_task(shown: str, absolute: str, model_dir: str, card_sha: str,
 
 def classify_rows_task(rows: list[dict], contexts: list[tuple[str, str]] | None, model_dir: str, card_sha: str,
                        batch_size: int) -> dict[str, Any]:
-    from .batch import classify_rows
     from ..passages.context import Context
+    from .batch import classify_rows
 
     t0 = time.perf_counter()
     model = worker_model(model_dir, card_sha)
@@ -614,8 +622,8 @@ def _merge_files(parts: Sequence[Partition], store: PartStore, strict: bool) -> 
 def prepare(paths: Iterable[str | Path], *, out: Path, speakers: Path | None = None, strict: bool = False,
             opts: DaskOptions, note: Note | None = None, on_partition=None, client=None) -> EngineRun:
     """`codeur prepare` on Dask: one partition per transcript file."""
-    from ..passages.prepare import collect_inputs
     from ..ingest.readers import load_speaker_config
+    from ..passages.prepare import collect_inputs
 
     files, notes = collect_inputs(paths)
     if strict and any(n.status == "error" for n in notes):
@@ -641,9 +649,8 @@ def classify(inputs: Sequence[str | Path], *, model, out: Path, strict: bool = F
              opts: DaskOptions, note: Note | None = None, on_partition=None, client=None) -> EngineRun:
     """`codeur classify` on Dask: row ranges of passages tables, then one partition per transcript file,
     in the order the single-process run gives (tables first)."""
-    from .batch import TABLE_SUFFIXES, model_contexts
     from ..passages.prepare import collect_inputs
-    from ..core.tables import read_rows
+    from .batch import TABLE_SUFFIXES, model_contexts
 
     tables = [Path(p) for p in inputs if Path(p).suffix.lower() in TABLE_SUFFIXES and Path(p).is_file()]
     others = [p for p in inputs if Path(p) not in tables]

@@ -18,13 +18,14 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 from pydantic import BaseModel, ConfigDict
 
 from ..core.atomic import atomic_open, write_jsonl
-from .authoring import AuthoredInterview, parse_authoring
 from ..core.codebook import Codebook, load_codebook
+from ..core.config import load_config
+from ..core.csvfile import read_cases as read_case_table
 from ..core.errors import ConfigError, GoldError
 from ..core.gold import GoldSpan, passage_labels, read_gold, validate_gold
 from ..core.spans import Span
 from ..core.transcript import Passage, Transcript
-from ..core.config import load_config
+from .authoring import AuthoredInterview, parse_authoring
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpus"
@@ -185,7 +186,6 @@ class Corpus:
 
 
 def read_cases(path: Path) -> dict[str, dict[str, str]]:
-    from ..core.csvfile import read_cases as read_case_table
 
     if not path.exists():
         return {}
@@ -237,7 +237,8 @@ def load_corpus(corpus_dir: Path = CORPUS, *, codebook: Codebook | None = None,
 
 def to_dataset_dict(corpus: Corpus, coder: str = "coder1"):
     """The corpus as a Hugging Face `DatasetDict` (train/dev/test) with declared features."""
-    from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence as HFSequence, Value
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+    from datasets import Sequence as HFSequence
 
     codes = corpus.codebook.codes
     features = Features({

@@ -50,21 +50,59 @@ from lxml import etree
 from ..core.atomic import atomic_open, atomic_path, write_jsonl
 from ..core.codebook import Codebook
 from ..core.errors import (
-    CodeurError, EmptyInputError, GoldError, InputFileError, MismatchError, OptionError, TableError,
+    CodeurError,
+    EmptyInputError,
+    GoldError,
+    InputFileError,
+    MismatchError,
+    OptionError,
+    TableError,
 )
-from ..core.gold import GoldSpan
+from ..core.gold import GoldSpan, read_gold
 from ..core.prediction import Prediction
-from .qdc import (PROJECT_NS, CodebookImport, append_code_tree, code_guid, content_guid, guid_key, kid,
-                  kids, local, origin_string, parse_xml, read_code_tree, tree_to_codebook,
-                  write_codebook_yaml, write_mapping, xml_document)
-from .archive import QdpxArchive, _escapes
-from .positions import (POSITIONS, PositionScale, PositionsChoice, check_given_positions,  # noqa: F401
-                        _name_matches, _squash, crlf_lf_indices, detect_positions, position_writer)
-from .qdpx_project import (KeptSource, decode_source, excerpt, kept_elements, line_endings, write_kept_project,
-                           xml_safe)
-from ..ingest.readers.encoding import normalise_newlines
 from ..core.spans import Span
+from ..core.tables import read_predictions
 from ..core.transcript import Transcript
+from ..ingest.readers.encoding import normalise_newlines
+from .archive import QdpxArchive, _escapes
+from .positions import (  # noqa: F401
+    POSITIONS,
+    PositionScale,
+    PositionsChoice,
+    _name_matches,
+    _squash,
+    check_given_positions,
+    crlf_lf_indices,
+    detect_positions,
+    position_writer,
+)
+from .qdc import (
+    PROJECT_NS,
+    CodebookImport,
+    append_code_tree,
+    code_guid,
+    content_guid,
+    guid_key,
+    kid,
+    kids,
+    local,
+    origin_string,
+    parse_xml,
+    read_code_tree,
+    tree_to_codebook,
+    write_codebook_yaml,
+    write_mapping,
+    xml_document,
+)
+from .qdpx_project import (
+    KeptSource,
+    decode_source,
+    excerpt,
+    kept_elements,
+    line_endings,
+    write_kept_project,
+    xml_safe,
+)
 
 #: Extensions taken off a source name to make a document id ('E07.docx' → 'E07').
 SOURCE_EXTENSIONS = (".txt", ".docx", ".doc", ".rtf", ".odt", ".pdf", ".md", ".html", ".htm")
@@ -689,8 +727,6 @@ def export_project(pred: str | Path | None, out: str | Path, *, transcripts: str
 
     The sources are the documents the model read (coded or not) and those a coder coded; gold alone
     exports every transcript. Transcripts left out are named in the report's notes."""
-    from ..core.gold import read_gold
-    from ..core.tables import read_predictions
 
     if positions not in POSITIONS:
         raise OptionError(f"unknown position convention {positions!r}", hint=f"use one of {', '.join(POSITIONS)}")

@@ -27,10 +27,17 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..core.atomic import atomic_open, atomic_path
-from ..core.errors import InputFileError, MismatchError, OptionError, ProjectError, TableError
+from ..core.errors import (
+    InputFileError,
+    MismatchError,
+    OptionError,
+    ProjectError,
+    TableError,
+)
 from ..core.prediction import Prediction
-from .qdc import content_guid, guid_key, kid, kids, local, parse_xml
+from ..core.tables import read_predictions
 from ..ingest.readers.encoding import normalise_newlines
+from .qdc import content_guid, guid_key, kid, kids, local, parse_xml
 
 KEEP_DIR = "project"
 ARCHIVE_NAME = "original.qdpx"
@@ -519,7 +526,6 @@ def export_kept_project(project_dir: str | Path, out: str | Path, *, pred: str |
     """The kept project with codeur's codings (if `pred`) added as their own user(s), written to `out`."""
     from .archive import QdpxArchive
     from .positions import POSITIONS
-    from ..core.tables import read_predictions
 
     kept = load_kept_project(project_dir)
     convention = positions or kept.convention

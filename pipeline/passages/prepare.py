@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..core.errors import CodeurError, InputFileError
+from ..core.errors import CodeurError, InputFileError, TableError
+from ..core.tables import read_rows
 from ..core.transcript import Passage, Transcript
 
 #: Documentation files that sit beside transcripts in real folders; skipped when a folder is walked.
@@ -149,8 +150,6 @@ def prepare(paths: Iterable[str | Path], *, speaker_config=None, segmenter=None,
 
 def load_transcripts(path: str | Path) -> list[Transcript]:
     """Read `codeur ingest` output; a malformed line is an error naming it (offsets depend on it)."""
-    from ..core.errors import TableError
-    from ..core.tables import read_rows
 
     got = read_rows(path, required=("doc_id", "text", "turns"))
     if got.errors:

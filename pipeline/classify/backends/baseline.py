@@ -23,8 +23,9 @@ from typing import Any, Literal, Optional, Sequence
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator
 
-from ...passages.context import Context
+from ...core.atomic import write_json
 from ...core.errors import ModelError
+from ...passages.context import Context
 from . import Backend, BackendParams
 from .tfidf_io import dump_vectorizer, load_vectorizer
 
@@ -240,7 +241,6 @@ class TfidfLogReg(Backend):
 
     def save(self, path: Path) -> None:
         """Learned parameters as JSON (vocabularies, layout) and arrays (`.npz`): no pickle."""
-        from ...core.atomic import write_json
 
         if self.pipeline_ is None:
             raise ModelError("the baseline is not trained: nothing to save")

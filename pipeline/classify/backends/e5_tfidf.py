@@ -21,9 +21,10 @@ from typing import Any, Sequence
 import numpy as np
 from pydantic import ConfigDict, Field, model_validator
 
+from ...core.atomic import write_json
+from ...core.errors import ModelError
 from ...passages.context import Context
 from ..embeddings import DIM
-from ...core.errors import ModelError
 from . import Backend
 from .baseline import TfidfParams
 from .tfidf_io import dump_vectorizer, load_vectorizer
@@ -203,7 +204,6 @@ class E5TfidfLogReg(Backend):
     # --- files -----------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        from ...core.atomic import write_json
 
         arrays: dict[str, np.ndarray] = {}
         vecs = {key: dump_vectorizer(vec, key, arrays) for key, vec in self.vectorizers_.items()}

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from ...core.errors import TableError
 from ...core.spans import Span
+from ...core.tables import iter_jsonl
 from .config import KINDS
 from .pseudonymizer import Pseudonymizer
 
@@ -46,7 +47,6 @@ def parse_marked(source: str) -> list[dict]:
 
 
 def read_eval(path: str | Path) -> list[dict]:
-    from ...core.tables import iter_jsonl
 
     rows = []
     for n, d in iter_jsonl(path, what="evaluation passage"):

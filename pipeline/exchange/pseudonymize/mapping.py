@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ...core.errors import ConfigError
+from ...core.atomic import atomic_open
+from ...core.csvfile import read_csv
+from ...core.errors import ConfigError, DataError
+
 
 @dataclass
 class MappingEntry:
@@ -25,8 +28,6 @@ PSEUDONYM_RE = re.compile(r"^\[?([A-Z]+)_(\d+)\]?$")
 def read_user_mapping(path: str | Path) -> list[MappingEntry]:
     """A CSV with columns original,replacement (kind and count optional): a previous run's map.csv
     works, so pseudonyms stay the same when the corpus grows."""
-    from ...core.csvfile import read_csv
-    from ...core.errors import DataError
 
     path = Path(path)
     if not path.exists():
@@ -52,7 +53,6 @@ def pseudonym_number(replacement: str) -> int:
 
 
 def write_mapping(path: str | Path, mapping: Sequence[MappingEntry]) -> None:
-    from ...core.atomic import atomic_open
 
     with atomic_open(path) as fh:
         w = csv.writer(fh, lineterminator="\n")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ...core.errors import InputFileError, UnsupportedFormatError
+from ...core.limits import check_file_size, check_line_lengths
 from ...core.transcript import Transcript
 from .docx import read_docx
 from .labels import UNKNOWN_SPEAKER
@@ -58,8 +59,9 @@ def read_transcript(path: str | Path, config: SpeakerConfig | None = None, doc_i
 
     Raises `InputFileError` (or `UnsupportedFormatError`) naming the file and the reason.
     """
-    from ...core.limits import check_file_size, check_line_lengths
-    from ..roles import assign_roles  # imported here: pipeline.ingest.roles itself imports readers.speakers
+    from ..roles import (
+        assign_roles,  # imported here: pipeline.ingest.roles itself imports readers.speakers
+    )
 
     path = Path(path)
     if is_sidecar(path):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...core.errors import InputFileError
+from ...core.limits import check_file_size
 
 # Checked longest first: the UTF-32 LE BOM starts with the UTF-16 LE one.
 BOMS: tuple[tuple[bytes, str], ...] = (
@@ -60,7 +61,6 @@ def read_bytes(path: Path) -> bytes:
         raise InputFileError("file not found", path=str(path))
     if path.is_dir():
         raise InputFileError("is a folder, not a transcript file", path=str(path))
-    from ...core.limits import check_file_size
 
     check_file_size(path)  # before reading: a huge file is refused without filling the memory
     try:
