@@ -134,27 +134,11 @@ class Census:
 
     @staticmethod
     def _tiny_model(out: Path) -> Path:
-        """The recipe of tests/conftest.py `tiny_model_dir`: TF-IDF + logistic regression on nine invented
-        sentences per code, with the configured codebook."""
-        from pipeline.classify.backends.baseline import TfidfLogReg
-        from pipeline.core.codebook import load_codebook
-        from pipeline.classify.model import save_model
+        """The model of tests/tiny_model.py (the tests' `tiny_model_dir`)."""
+        sys.path.insert(0, str(ROOT / "tests"))
+        from helpers import build_tiny_model
 
-        words = {"proximite": "voisin vallée local", "exterieur": "allemand export étranger",
-                 "concurrents": "concurrent rival appel", "confiance": "confiance copain ami",
-                 "mefiance": "méfiance copier peur", "tacite": "savoir-faire geste oreille",
-                 "explicite": "brevet procédure écrit", "procede": "machine procédé atelier",
-                 "produit": "produit gamme nouveau"}
-        cb = load_codebook()
-        texts, labels = [], []
-        for j, code in enumerate(cb.codes):
-            for k in range(3):
-                texts.append(f"on parle de {words[code]} encore {k}")
-                labels.append([int(i == j) for i in range(len(cb.codes))])
-        backend = TfidfLogReg(cb.codes, min_df=1).fit(texts, np.array(labels), [], None, seed=0)
-        card = {"name": "tiny", "backend": "baseline", "labels": cb.codes, "codebook_hash": cb.content_hash(),
-                "codebook_name": cb.name, "thresholds": {c: 0.5 for c in cb.codes}, "params": backend.params}
-        return save_model(out, backend, cb, card)
+        return build_tiny_model(out)
 
     def folder(self, slug: str) -> Path:
         self.slug = slug

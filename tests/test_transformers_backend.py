@@ -9,29 +9,8 @@ transformers = pytest.importorskip("transformers")
 from pipeline.classify.backends import backend_class  # noqa: E402
 from pipeline.core.errors import ConfigError  # noqa: E402
 
-CODES = ["proximite", "mefiance"]
-TEXTS = ["on travaille avec les voisins de la vallée", "je me méfie de tout le monde ici",
-         "les gars d'à côté nous dépannent", "chacun pour soi et on garde le secret"] * 6
+from helpers import CAMEMBERT_CODES as CODES, CAMEMBERT_TEXTS as TEXTS  # noqa: E402
 LABELS = np.array([[1, 0], [0, 1], [1, 0], [0, 1]] * 6, dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def tiny_camembert(tmp_path_factory):
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import CamembertConfig, CamembertForSequenceClassification, PreTrainedTokenizerFast
-
-    d = tmp_path_factory.mktemp("tiny-camembert")
-    tok = Tokenizer(models.WordPiece(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(TEXTS, trainers.WordPieceTrainer(vocab_size=200, special_tokens=[
-        "<s>", "<pad>", "</s>", "<unk>", "<mask>"]))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-                                   pad_token="<pad>", mask_token="<mask>", cls_token="<s>", sep_token="</s>")
-    fast.save_pretrained(d)
-    config = CamembertConfig(vocab_size=fast.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                             intermediate_size=64, max_position_embeddings=130, pad_token_id=fast.pad_token_id)
-    CamembertForSequenceClassification(config).save_pretrained(d)
-    return d
 
 
 def test_train_save_load_classify_offline(tiny_camembert, tmp_path):

@@ -113,13 +113,7 @@ def classify(
                                  on_batch=lambda n: prog.advance(task, n))
         write_rows(out_path, rows, fmt=fmt)
         out.print(f"wrote {len(rows)} coded passage(s) to {out_path}")
-        for p in got.problems:
-            err.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
-    code = summarise(got.reports) if got.reports else 0
-    if got.problems:
-        out.print(f"{len(got.problems)} table(s) or line(s) skipped.")
-        code = max(code, 1)
-    raise typer.Exit(code)
+    _finish(got.problems, got.reports)
 
 
 def _classify_dask(inputs, model_dir, out_path, fmt, codebook, batch_size, strict, opts) -> None:
@@ -143,11 +137,16 @@ def _classify_dask(inputs, model_dir, out_path, fmt, codebook, batch_size, stric
         run.store.discard()
         out.print(f"wrote {len(run.rows)} coded passage(s) to {out_path} ({len(run.computed)} of "
                   f"{run.n_partitions} partition(s) done in this run)")
-        for p in run.problems:
-            err.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
-    code = summarise(run.reports) if run.reports else 0
-    if run.problems:
-        out.print(f"{len(run.problems)} line(s) skipped.")
+    _finish(run.problems, run.reports)
+
+
+def _finish(problems, reports) -> None:
+    """Name what was skipped, summarise the files, and exit 1 if anything was skipped."""
+    for p in problems:
+        err.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    code = summarise(reports) if reports else 0
+    if problems:
+        out.print(f"{len(problems)} table(s) or line(s) skipped.")
         code = max(code, 1)
     raise typer.Exit(code)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ...core.errors import InputFileError, UnsupportedFormatError
-from ...core.limits import check_file_size, check_line_lengths
+from ...core.limits import check_line_lengths
 from ...core.transcript import Transcript
 from .docx import read_docx
 from .labels import UNKNOWN_SPEAKER
@@ -75,9 +75,7 @@ def read_transcript(path: str | Path, config: SpeakerConfig | None = None, doc_i
             hint=CONVERSION_HINTS.get(extension))
     config = config if config is not None else load_speaker_config()
 
-    if path.is_file():
-        check_file_size(path)
-    transcript = reader(path, config)
+    transcript = reader(path, config)  # every reader opens the file through read_bytes, which checks its size
     check_line_lengths(transcript.text, path)
     if not transcript.turns:
         raise InputFileError("no speaker turns found (the file holds no spoken text)", path=str(path))

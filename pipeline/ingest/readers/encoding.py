@@ -55,8 +55,9 @@ class DecodedText:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes; a missing, unreadable or empty file is a user error, not a traceback."""
+def read_bytes(path: Path, head: int | None = None) -> bytes:
+    """The file's bytes (only the first `head` of them if given); a missing, unreadable, empty or too
+    large file is a user error, not a traceback. Every reader opens its file through here."""
     if not path.exists():
         raise InputFileError("file not found", path=str(path))
     if path.is_dir():
@@ -64,7 +65,11 @@ def read_bytes(path: Path) -> bytes:
 
     check_file_size(path)  # before reading: a huge file is refused without filling the memory
     try:
-        raw = path.read_bytes()
+        if head is None:
+            raw = path.read_bytes()
+        else:
+            with path.open("rb") as fh:
+                raw = fh.read(head)
     except OSError as e:
         raise InputFileError(f"cannot be read ({e.strerror or e})", path=str(path)) from None
     if not raw:

@@ -31,7 +31,7 @@ TEXT_HEADERS = {"texte", "text", "propos", "verbatim", "transcription", "discour
 
 def check_package(path: Path, required: str, kind: str) -> None:
     """Refuse a file that is not a sound zip holding `required`, or whose XML is unsafe."""
-    if read_bytes(path).startswith(b"\xd0\xcf\x11\xe0"):  # OLE container, not zip
+    if read_bytes(path, head=4) == b"\xd0\xcf\x11\xe0":  # OLE container, not zip
         raise InputFileError(f"not a {kind} package: an old binary Office file, or a password-protected one",
                              path=str(path), hint=f"save it again as {kind} without a password")
     try:
