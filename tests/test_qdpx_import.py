@@ -23,7 +23,8 @@ from pipeline.cli import app
 from pipeline.core.codebook import load_codebook
 from pipeline.core.errors import InputFileError
 from pipeline.core.gold import read_gold, validate_gold
-from pipeline.exchange.qdpx import POSITIONS, PositionScale, import_project, position_writer
+from pipeline.exchange.positions import POSITIONS, PositionScale, position_writer
+from pipeline.exchange.qdpx import import_project
 from pipeline.ingest.readers import read_transcript
 
 # QualCoder writes lower-case uuid4 GUIDs; NVivo and ATLAS.ti upper case.

@@ -41,10 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .. import __version__
-from ..core.atomic import (
-    _atomic_open,  # temporary file, fsync, rename; the output's lock covers the folder
-    write_json,
-)
+from ..core.atomic import atomic_open, write_json
 from ..core.errors import (
     CodeurError,
     EngineError,
@@ -319,7 +316,7 @@ class PartStore:
         h = hashlib.sha256()
         first = {"run": self.run_id, "partition": p.key, **p.describe(), "shown": p.shown, "n_rows": len(rows),
                  "words": words, **head}
-        with _atomic_open(self.folder / name, "w", "utf-8") as fh:
+        with atomic_open(self.folder / name, "w", "utf-8", lock=False) as fh:  # the output's lock covers the folder
             for obj in (first, *rows):
                 line = json.dumps(obj, ensure_ascii=False) + "\n"
                 fh.write(line)

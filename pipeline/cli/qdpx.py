@@ -18,7 +18,7 @@ POSITIONS_HELP = ("How the project counts positions: codepoints (the standard), 
 
 
 def _positions(value: Optional[str], *, allow_none: bool) -> Optional[str]:
-    from ..exchange.qdpx import POSITIONS
+    from ..exchange.positions import POSITIONS
 
     if value is None and allow_none:
         return None

@@ -212,12 +212,14 @@ FILE_MODE = 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
-    """Open a temporary file beside `path`; on success rename it onto `path`, on error delete it."""
+def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8", *,
+                lock: bool = True) -> Iterator[IO]:
+    """Open a temporary file beside `path`; on success rename it onto `path`, on error delete it.
+    `lock=False` for files in a folder whose lock the caller already holds (the engine's part files)."""
     path = Path(path)
     _check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with output_lock([path]), _atomic_open(path, mode, encoding) as fh:
+    with output_lock([path] if lock else []), _atomic_open(path, mode, encoding) as fh:
         yield fh
 
 

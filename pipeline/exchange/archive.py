@@ -38,7 +38,7 @@ class QdpxArchive:
         self._by_key: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             name = info.filename
-            if _escapes(name):
+            if path_escapes(name):
                 raise InputFileError(f"entry {name!r} points outside the archive folder (absolute path or '..'): "
                                      "refused", path=where)
             if info.flag_bits & 0x1:
@@ -101,7 +101,7 @@ class QdpxArchive:
         return data
 
 
-def _escapes(name: str) -> bool:
+def path_escapes(name: str) -> bool:
     """True for entry names that would land outside a folder they were extracted into."""
     n = name.replace("\\", "/")
     if n.startswith("/") or re.match(r"^[A-Za-z]:", n) or "\x00" in n:

@@ -70,18 +70,18 @@ def _clean_cut(text: str, i: int) -> bool:
     return i <= 0 or i >= len(text) or not (text[i - 1].isalnum() and text[i].isalnum())
 
 
-def _squash(s: str) -> str:
+def squash(s: str) -> str:
     return " ".join(s.split())
 
 
-def _name_matches(name: str, covered: str) -> bool:
+def name_matches(name: str, covered: str) -> bool:
     """Tools name a selection after its text, often cut short ('favoritos. 2 horas…')."""
-    n = _squash(name)
+    n = squash(name)
     cut = n.endswith(("...", "…"))
     n = n.rstrip(".…").rstrip() if cut else n
     if len(n) < 4:
         return False
-    c = _squash(covered)
+    c = squash(covered)
     return c == n or ((cut or len(n) >= 12) and c.startswith(n))
 
 
@@ -112,7 +112,7 @@ def detect_positions(texts_and_selections: Sequence[tuple[str, Sequence[tuple[in
                     valid = False
                     continue
                 offsets.append((a - bisect.bisect_left(lfs, a), b - bisect.bisect_left(lfs, b)))
-                named += bool(name) and _name_matches(name, text[a:b])
+                named += bool(name) and name_matches(name, text[a:b])
                 clean += _clean_cut(text, a) and _clean_cut(text, b)
         results[conv] = (valid, named, clean, offsets)
     n = sum(len(s) for _, s in texts_and_selections)
@@ -146,7 +146,7 @@ def _selection_fits(text: str, a: int | None, b: int | None, name: str) -> bool:
         return False
     if any(0 < i < len(text) and text[i - 1:i + 1] == "\r\n" for i in (a, b)):
         return False
-    return not name or len(_squash(name)) < 4 or _name_matches(name, text[a:b])
+    return not name or len(squash(name)) < 4 or name_matches(name, text[a:b])
 
 
 def check_given_positions(texts_and_selections: Sequence[tuple[str, Sequence[tuple[int, int, str]]]],

@@ -64,13 +64,13 @@ from ..core.spans import Span
 from ..core.tables import read_predictions
 from ..core.transcript import Transcript
 from ..ingest.readers.encoding import normalise_newlines
-from .archive import QdpxArchive, _escapes
-from .positions import (  # noqa: F401
+from .archive import QdpxArchive, path_escapes
+from .positions import (
     POSITIONS,
     PositionScale,
     PositionsChoice,
-    _name_matches,
-    _squash,
+    name_matches,
+    squash,
     check_given_positions,
     crlf_lf_indices,
     detect_positions,
@@ -234,7 +234,7 @@ def _source_text(archive: QdpxArchive, src: SourceEntry) -> tuple[str | None, st
     if scheme.lower() == "absolute":
         return None, f"its text is outside the project ({src.plain_text_path}); codeur reads only the archive", \
             None, None
-    if _escapes(rest):
+    if path_escapes(rest):
         return None, f"plain text path {src.plain_text_path!r} points outside the project: refused", None, None
     candidates = [f"sources/{rest}", rest] if scheme.lower() == "internal" else \
         [f"sources/{rest}", rest, f"sources/{PurePosixPath(rest).name}"]
@@ -481,7 +481,7 @@ def _gold_spans(src: SourceEntry, text: str, tr: Transcript, convention: str, re
             rep.warnings.append(f"selection {sel.start}-{sel.end}: codeur's text at {start}-{end} differs from the "
                                 "project's: skipped")
             continue
-        if sel.name and not _name_matches(sel.name, text[a:b]) and len(_squash(sel.name)) >= 4:
+        if sel.name and not name_matches(sel.name, text[a:b]) and len(squash(sel.name)) >= 4:
             bad_names += 1
         for code_key, user in sel.codings:
             if code_key in case_guids:
